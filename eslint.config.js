@@ -1,0 +1,52 @@
+// @ts-check
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+import globals from 'globals';
+
+/**
+ * Which folder may import which (DEVELOPERS.md, shared/notes/architecture.md).
+ * Arrows point down only: main/server -> services -> storage | host client -> model host.
+ * @param {string[]} folders electron/<folder> names this code must not import
+ * @param {string[]} [extra] other forbidden module names
+ */
+const forbid = (folders, extra = []) => ({
+  'no-restricted-imports': [
+    'error',
+    {
+      paths: extra.map((name) => ({ name, message: `not allowed in this layer (see eslint.config.js)` })),
+      patterns: [
+        ...folders.map((folder) => ({
+          group: [`**/${folder}/*`, `**/electron/${folder}/*`],
+          message: `this layer must not import electron/${folder} (see shared/notes/architecture.md)`,
+        })),
+        ...(extra.includes('node:') ? [{ group: ['node:*'], message: 'the shared contract is pure: no node: imports' }] : []),
+      ],
+    },
+  ],
+});
+
+const nodeBuiltins = ['fs', 'path', 'os', 'child_process', 'crypto', 'http', 'net', 'stream', 'worker_threads', 'url'];
+
+export default tseslint.config(
+  { ignores: ['node_modules/', 'dist/', 'out/', 'resources/', '.models/', 'coverage/', 'test-results/'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    languageOptions: { globals: { ...globals.node }, ecmaVersion: 2023, sourceType: 'module' },
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/consistent-type-imports': 'error',
+    },
+  },
+  // The pure contract: no electron, no node, no other layer.
+  { files: ['electron/shared/**'], rules: forbid(['main', 'preload', 'server', 'services', 'storage', 'model-host'], ['electron', 'node:', ...nodeBuiltins]) },
+  // The model host knows nothing of conversations or UI.
+  { files: ['electron/model-host/**'], rules: forbid(['main', 'preload', 'server', 'services', 'storage'], ['electron', 'better-sqlite3']) },
+  // Storage knows nothing of models.
+  { files: ['electron/storage/**'], rules: forbid(['main', 'preload', 'server', 'services', 'model-host'], ['electron', '@huggingface/transformers', 'onnxruntime-node']) },
+  // Services are plain Node: no electron; they reach the model host only through its client and the protocol.
+  { files: ['electron/services/**'], rules: forbid(['main', 'preload', 'server'], ['electron']) },
+  { files: ['electron/server/**'], rules: forbid(['main', 'preload', 'model-host'], ['electron']) },
+  { files: ['electron/preload/**'], rules: forbid(['main', 'server', 'services', 'storage', 'model-host']) },
+  { files: ['electron/main/**'], rules: forbid(['server', 'preload']) },
+);
