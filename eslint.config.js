@@ -45,7 +45,7 @@ export default tseslint.config(
   // Storage knows nothing of models.
   { files: ['electron/storage/**'], rules: forbid(['main', 'preload', 'server', 'services', 'model-host'], ['electron', '@huggingface/transformers', 'onnxruntime-node']) },
   // Services are plain Node: no electron; they reach the model host only through its client and the protocol.
-  { files: ['electron/services/**'], rules: forbid(['main', 'preload', 'server'], ['electron']) },
+  { files: ['electron/services/**'], rules: forbid(['main', 'preload', 'server', 'model-host'], ['electron']) },
   { files: ['electron/server/**'], rules: forbid(['main', 'preload', 'model-host'], ['electron']) },
   { files: ['electron/preload/**'], rules: forbid(['main', 'server', 'services', 'storage', 'model-host']) },
   { files: ['electron/main/**'], rules: forbid(['server', 'preload']) },

@@ -1,0 +1,282 @@
+// Runs one model: loads it with transformers.js (its ONNX session, tokenizer and chat
+// template) and generates with our own loop: prefill the prompt once, then decode one token
+// at a time, feeding each chosen token back with the KV cache. Our loop, not generate(),
+// because generate() ignores top_p, drops min_p and the seed, exposes no probabilities and
+// does not check a reused cache against the new prompt.
+import { randomInt } from 'node:crypto';
+import { AutoModelForCausalLM, AutoTokenizer, env, Tensor, type PreTrainedModel, type PreTrainedTokenizer } from '@huggingface/transformers';
+import { ModelHostError } from '../shared/model-host-error.ts';
+import {
+  SAMPLING_LIMITS,
+  type ChatMessage,
+  type GenerationStats,
+  type HostEventOf,
+  type LoadedModelInfo,
+  type ModelDevice,
+  type ModelDtype,
+  type SamplingParams,
+  type StopReason,
+} from '../shared/model-host-protocol.ts';
+import { IncrementalDetokenizer } from './incremental-detokenizer.ts';
+import { PromptCache } from './kv-cache.ts';
+import { checkModelFolder } from './model-folder-check.ts';
+import { fitPrompt } from './prompt-window.ts';
+import { sampleToken, SeededRandom } from './sampler.ts';
+
+// Offline by default: a model is only ever loaded from a folder on disk.
+env.allowRemoteModels = false;
+env.allowLocalModels = true;
+env.useFSCache = false;
+
+/** Used when a config states no context length. */
+const FALLBACK_CONTEXT_LENGTH = 2048;
+/** A load that takes longer than this is a hang, whatever transformers.js is waiting for. */
+const LOAD_TIMEOUT_BASE_MS = 30_000;
+const LOAD_TIMEOUT_MS_PER_GB = 30_000;
+
+export interface LoadRequest {
+  modelDir: string;
+  dtype: ModelDtype;
+  device: ModelDevice;
+}
+
+export interface GenerateRequest {
+  requestId: string;
+  messages: ChatMessage[];
+  params: SamplingParams;
+  candidates: number;
+  reuseCache: boolean;
+}
+
+export interface GenerateCallbacks {
+  onPrefill(event: Omit<HostEventOf<'prefill'>, 'type' | 'requestId'>): void;
+  onToken(event: Omit<HostEventOf<'token'>, 'type' | 'requestId'>): void;
+  isCancelled(): boolean;
+}
+
+export type LoadProgress = Omit<HostEventOf<'load-progress'>, 'type' | 'requestId'>;
+
+interface LoadedModel {
+  model: PreTrainedModel;
+  tokenizer: PreTrainedTokenizer;
+  info: LoadedModelInfo;
+  eosTokenIds: Set<number>;
+}
+
+export class Engine {
+  private loaded: LoadedModel | null = null;
+  private readonly cache = new PromptCache();
+  private readonly tokenTextCache = new Map<number, string>();
+
+  get info(): LoadedModelInfo | null {
+    return this.loaded?.info ?? null;
+  }
+
+  async load(request: LoadRequest, onProgress: (progress: LoadProgress) => void): Promise<LoadedModelInfo> {
+    await this.unload();
+    const started = performance.now();
+    const checked = await checkModelFolder(request.modelDir, request.dtype);
+
+    const timeoutMs = LOAD_TIMEOUT_BASE_MS + (checked.weightBytes / 1e9) * LOAD_TIMEOUT_MS_PER_GB;
+    const progress_callback = (event: unknown): void => {
+      const e = event as { status?: string; file?: string; progress?: number; loaded?: number; total?: number };
+      if (e.status === 'progress' && typeof e.file === 'string') {
+        onProgress({ file: e.file, progress: clampPercent(e.progress), loaded: e.loaded, total: e.total });
+      }
+    };
+    let tokenizer: PreTrainedTokenizer;
+    let model: PreTrainedModel;
+    try {
+      [tokenizer, model] = await withTimeout(
+        Promise.all([
+          AutoTokenizer.from_pretrained(request.modelDir, { local_files_only: true }),
+          AutoModelForCausalLM.from_pretrained(request.modelDir, {
+            dtype: request.dtype,
+            device: request.device,
+            local_files_only: true,
+            progress_callback,
+          }),
+        ]),
+        timeoutMs,
+        `Loading the model took longer than ${Math.round(timeoutMs / 1000)} s`,
+      );
+    } catch (error) {
+      if (error instanceof ModelHostError) throw error;
+      throw new ModelHostError('load_failed', `The model could not be loaded: ${describe(error)}`);
+    }
+
+    try {
+      const session = (model as unknown as { sessions: Record<string, { inputNames: string[] }> }).sessions['model'];
+      const graphLayers = session?.inputNames.filter((name) => /^past_key_values\.\d+\.key$/.test(name)).length ?? 0;
+      if (graphLayers !== checked.config.num_hidden_layers) {
+        throw new ModelHostError(
+          'model_invalid',
+          `config.json says ${checked.config.num_hidden_layers} layers but the ONNX graph has ${graphLayers}: the files do not belong together`,
+        );
+      }
+      // One forward pass proves the graph runs and tells the vocabulary size.
+      const probe = (await model.forward({
+        input_ids: new Tensor('int64', BigInt64Array.from([0n]), [1, 1]),
+        attention_mask: new Tensor('int64', BigInt64Array.from([1n]), [1, 1]),
+      })) as { logits: Tensor };
+      const vocabSize = probe.logits.dims.at(-1) ?? 0;
+      const eosTokenIds = new Set(checked.eosTokenIds);
+      if (eosTokenIds.size === 0) throw new ModelHostError('model_invalid', 'The model states no end-of-sequence token (eos_token_id)');
+      if (!tokenizer.chat_template && !(tokenizer as unknown as { config?: { chat_template?: unknown } }).config?.chat_template) {
+        throw new ModelHostError('model_invalid', 'tokenizer_config.json has no chat_template: this is not a chat model');
+      }
+      const info: LoadedModelInfo = {
+        modelDir: request.modelDir,
+        dtype: request.dtype,
+        device: request.device,
+        contextLength: checked.config.max_position_embeddings ?? FALLBACK_CONTEXT_LENGTH,
+        vocabSize,
+        loadMs: performance.now() - started,
+        rssBytes: process.memoryUsage().rss,
+        modelFileBytes: checked.weightBytes,
+      };
+      this.loaded = { model, tokenizer, info, eosTokenIds };
+      return info;
+    } catch (error) {
+      await model.dispose().catch(() => undefined);
+      if (error instanceof ModelHostError) throw error;
+      throw new ModelHostError('model_invalid', `The model loaded but does not run: ${describe(error)}`);
+    }
+  }
+
+  async unload(): Promise<void> {
+    const loaded = this.loaded;
+    this.loaded = null;
+    this.cache.clear();
+    this.tokenTextCache.clear();
+    if (loaded) await loaded.model.dispose();
+  }
+
+  async generate(request: GenerateRequest, callbacks: GenerateCallbacks): Promise<GenerationStats> {
+    const loaded = this.loaded;
+    if (!loaded) throw new ModelHostError('not_loaded', 'No model is loaded');
+    const { model, tokenizer, info, eosTokenIds } = loaded;
+    const { params } = request;
+    const started = performance.now();
+
+    const encodeChat = (messages: ChatMessage[]): number[] => {
+      const text = tokenizer.apply_chat_template(messages, { add_generation_prompt: true, tokenize: false }) as unknown as string;
+      return tokenizer.encode(text, { add_special_tokens: false });
+    };
+    const { tokenIds: promptIds, droppedMessages } = fitPrompt(request.messages, params.maxNewTokens, info.contextLength, encodeChat);
+
+    if (!request.reuseCache) this.cache.clear();
+    const cachedTokens = this.cache.reuseFor(promptIds);
+    callbacks.onPrefill({ promptTokens: promptIds.length, cachedTokens, droppedMessages });
+
+    const seed = params.seed ?? randomInt(0, SAMPLING_LIMITS.seed);
+    const random = new SeededRandom(seed);
+    const detokenizer = new IncrementalDetokenizer((ids) => tokenizer.decode(ids, { skip_special_tokens: true }));
+    const history = [...promptIds];
+
+    let logits = await this.forward(model, promptIds.slice(cachedTokens));
+    const prefillMs = performance.now() - started;
+
+    let decodeTokens = 0;
+    let firstTokenAt = 0;
+    let stopReason: StopReason;
+    for (;;) {
+      const pick = sampleToken(logits, params, random, history, request.candidates);
+      decodeTokens++;
+      if (decodeTokens === 1) firstTokenAt = performance.now();
+      history.push(pick.tokenId);
+      const isEos = eosTokenIds.has(pick.tokenId);
+      const stop: StopReason | null = isEos
+        ? 'eos'
+        : decodeTokens >= params.maxNewTokens
+          ? 'max_tokens'
+          : history.length >= info.contextLength
+            ? 'context_full'
+            : null;
+      // The last token also carries whatever text was held back; the end token adds none.
+      const text = isEos ? detokenizer.flush() : detokenizer.push(pick.tokenId) + (stop ? detokenizer.flush() : '');
+      callbacks.onToken({
+        text,
+        tokenId: pick.tokenId,
+        probability: pick.probability,
+        ...(pick.candidates ? { candidates: pick.candidates.map((c) => ({ ...c, text: this.tokenText(tokenizer, c.tokenId) })) } : {}),
+      });
+      if (stop) {
+        stopReason = stop;
+        break;
+      }
+      // Let messages in (a cancel) between tokens: session runs block the thread. A cancel
+      // drops at most the bytes of one unfinished character.
+      await yieldToEventLoop();
+      if (callbacks.isCancelled()) {
+        stopReason = 'cancelled';
+        break;
+      }
+      logits = await this.forward(model, [pick.tokenId]);
+    }
+
+    const decodeMs = performance.now() - firstTokenAt;
+    return {
+      promptTokens: promptIds.length,
+      cachedTokens,
+      prefillMs,
+      timeToFirstTokenMs: firstTokenAt - started,
+      decodeTokens,
+      decodeTokensPerSecond: decodeTokens > 1 && decodeMs > 0 ? ((decodeTokens - 1) * 1000) / decodeMs : 0,
+      prefillTokensPerSecond: prefillMs > 0 ? ((promptIds.length - cachedTokens) * 1000) / prefillMs : 0,
+      stopReason,
+      seed,
+      droppedMessages,
+      contextLength: info.contextLength,
+    };
+  }
+
+  /** Feeds `ids` after the cached tokens; returns the logits of the last position. */
+  private async forward(model: PreTrainedModel, ids: number[]): Promise<Float32Array> {
+    const past = this.cache.pastKeyValues;
+    const total = this.cache.tokenIds.length + ids.length;
+    const outputs = (await model.forward({
+      input_ids: new Tensor('int64', BigInt64Array.from(ids, BigInt), [1, ids.length]),
+      attention_mask: new Tensor('int64', new BigInt64Array(total).fill(1n), [1, total]),
+      ...(past ? { past_key_values: past } : {}),
+    })) as Record<string, unknown> & { logits: Tensor };
+    this.cache.append(outputs, ids);
+    const vocab = outputs.logits.dims.at(-1)!;
+    const data = outputs.logits.data as Float32Array;
+    return data.subarray(data.length - vocab);
+  }
+
+  private tokenText(tokenizer: PreTrainedTokenizer, tokenId: number): string {
+    let text = this.tokenTextCache.get(tokenId);
+    if (text === undefined) {
+      text = tokenizer.decode([tokenId], { skip_special_tokens: false });
+      this.tokenTextCache.set(tokenId, text);
+    }
+    return text;
+  }
+}
+
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+function clampPercent(value: number | undefined): number {
+  return Math.min(100, Math.max(0, Number.isFinite(value) ? (value as number) : 0));
+}
+
+function describe(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return message.length > 500 ? `${message.slice(0, 500)}…` : message;
+}
+
+async function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new ModelHostError('load_timeout', message)), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,68 @@
+// The keys and values of the last request, kept for the next one. transformers.js does no
+// prefix check on a reused cache, so this module does: it keeps the token ids the cache
+// holds, and on a new prompt keeps only the longest common prefix (an edit, a regenerate or
+// a branch switch changes the tail; a template may re-render history differently).
+import { Tensor } from '@huggingface/transformers';
+
+export type PastKeyValues = Record<string, Tensor>;
+
+const PAST_PREFIX = 'past_key_values.';
+const PRESENT_PREFIX = 'present.';
+
+export function commonPrefixLength(a: readonly number[], b: readonly number[]): number {
+  const n = Math.min(a.length, b.length);
+  let i = 0;
+  while (i < n && a[i] === b[i]) i++;
+  return i;
+}
+
+export class PromptCache {
+  private past: PastKeyValues | null = null;
+  /** The tokens whose keys and values `past` holds, in order. */
+  private ids: number[] = [];
+
+  /** Token ids the cache currently holds. */
+  get tokenIds(): readonly number[] {
+    return this.ids;
+  }
+
+  get pastKeyValues(): PastKeyValues | undefined {
+    return this.past ?? undefined;
+  }
+
+  /**
+   * Makes the cache a prefix of `promptIds` and returns its length. At least one prompt token
+   * is always left to feed, because the next token's logits come from the last fed position.
+   */
+  reuseFor(promptIds: readonly number[]): number {
+    const keep = Math.min(commonPrefixLength(this.ids, promptIds), promptIds.length - 1);
+    if (keep <= 0) {
+      this.clear();
+      return 0;
+    }
+    if (keep < this.ids.length && this.past) {
+      for (const name of Object.keys(this.past)) {
+        const tensor = this.past[name]!;
+        // [batch, kv_heads, past, head_dim]: keep the first `keep` positions.
+        this.past[name] = tensor.slice(null, null, [0, keep], null);
+      }
+      this.ids = this.ids.slice(0, keep);
+    }
+    return keep;
+  }
+
+  /** Takes the `present.*` outputs of a forward pass that fed `fedIds` after the cached tokens. */
+  append(outputs: Record<string, unknown>, fedIds: readonly number[]): void {
+    const next: PastKeyValues = {};
+    for (const [name, value] of Object.entries(outputs)) {
+      if (name.startsWith(PRESENT_PREFIX) && value instanceof Tensor) next[PAST_PREFIX + name.slice(PRESENT_PREFIX.length)] = value;
+    }
+    this.past = next;
+    for (const id of fedIds) this.ids.push(id);
+  }
+
+  clear(): void {
+    this.past = null;
+    this.ids = [];
+  }
+}

@@ -1,0 +1,34 @@
+// The layer rule in eslint.config.js is what keeps the arrows pointing down: check that it
+// catches each kind of forbidden import and lets the allowed ones through.
+import { ESLint } from 'eslint';
+import { describe, expect, it } from 'vitest';
+
+const eslint = new ESLint();
+
+async function restrictedImports(filePath: string, code: string): Promise<number> {
+  const [result] = await eslint.lintText(code, { filePath });
+  return result!.messages.filter((m) => m.ruleId === 'no-restricted-imports').length;
+}
+
+describe('layer rule', () => {
+  it.each([
+    ['electron/shared/x.ts', "import { readFile } from 'node:fs';"],
+    ['electron/shared/x.ts', "import { app } from 'electron';"],
+    ['electron/shared/x.ts', "import { Engine } from '../model-host/engine.ts';"],
+    ['electron/model-host/x.ts', "import { openDatabase } from '../storage/database.ts';"],
+    ['electron/model-host/x.ts', "import { ModelHostClient } from '../services/model-host-client.ts';"],
+    ['electron/storage/x.ts', "import { Engine } from '../model-host/engine.ts';"],
+    ['electron/services/x.ts', "import { Engine } from '../model-host/engine.ts';"],
+    ['electron/services/x.ts', "import { app } from 'electron';"],
+  ])('refuses in %s: %s', async (file, code) => {
+    expect(await restrictedImports(file, `${code}\nexport {};\n`)).toBeGreaterThan(0);
+  });
+
+  it.each([
+    ['electron/model-host/x.ts', "import { samplingParamsSchema } from '../shared/model-host-protocol.ts';\nexport const s = samplingParamsSchema;"],
+    ['electron/services/x.ts', "import { ModelHostError } from '../shared/model-host-error.ts';\nexport const e = ModelHostError;"],
+    ['electron/main/x.ts', "import { app } from 'electron';\nexport const a = app;"],
+  ])('allows in %s: %s', async (file, code) => {
+    expect(await restrictedImports(file, `${code}\n`)).toBe(0);
+  });
+});
