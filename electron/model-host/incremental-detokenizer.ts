@@ -27,7 +27,7 @@ export class IncrementalDetokenizer {
 
   private emit(final: boolean): string {
     if (this.readOffset === this.ids.length) return '';
-    const prefixText = this.decode(this.ids.slice(this.prefixOffset, this.readOffset));
+    const prefixText = this.readOffset > this.prefixOffset ? this.decode(this.ids.slice(this.prefixOffset, this.readOffset)) : '';
     const fullText = this.decode(this.ids.slice(this.prefixOffset));
     if (!final && (fullText.length <= prefixText.length || fullText.endsWith('\uFFFD'))) return '';
     this.prefixOffset = this.readOffset;
