@@ -1,0 +1,362 @@
+// Export to Markdown (the active path, for reading) and to JSON (our own versioned format with
+// the whole tree and all metadata, for moving and restoring), and import of that JSON.
+//
+// Import validates the whole file first (zod for the shape, then the tree: unique ids, parents
+// inside the conversation and before their children) and writes in one transaction, so a
+// malformed or unknown-version file imports nothing.
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import { conversationRow, listConversations, toConversation, type ConversationRow } from './conversations.ts';
+import { inTransaction, prepare, type ReadableDB, type WritableDB } from './database.ts';
+import { notFound, StorageError } from './errors.ts';
+import { insertMessageRow, loadActivePath, toMessage, type MessageRow } from './messages.ts';
+import { describeIssues, LIMITS, samplingSchema, statsSchema } from './schemas.ts';
+import { indexConversation } from './search-index.ts';
+import type { Conversation, Message, MessageStats, SamplingParams } from './types.ts';
+
+export const EXPORT_FORMAT = 'jielong-conversations';
+export const EXPORT_VERSION = 1;
+
+const id = z.string().min(1).max(LIMITS.idLength);
+const time = z.number().int().min(0);
+const role = z.enum(['system', 'user', 'assistant']);
+const status = z.enum(['streaming', 'complete', 'interrupted', 'error']);
+
+const exportedMessageSchema = z
+  .object({
+    id,
+    parentId: id.nullable(),
+    selectedChildId: id.nullable(),
+    role,
+    content: z.string().max(LIMITS.contentLength),
+    status,
+    error: z.string().max(LIMITS.errorLength).nullable(),
+    modelId: z.string().min(1).max(LIMITS.modelIdLength).nullable(),
+    sampling: samplingSchema.nullable(),
+    seed: z.number().int().min(Number.MIN_SAFE_INTEGER).max(Number.MAX_SAFE_INTEGER).nullable(),
+    stats: statsSchema.nullable(),
+    createdAt: time,
+    updatedAt: time,
+  })
+  .strict();
+
+const exportedConversationSchema = z
+  .object({
+    id,
+    title: z.string().min(1).max(LIMITS.titleLength),
+    createdAt: time,
+    updatedAt: time,
+    pinned: z.boolean(),
+    deletedAt: time.nullable(),
+    modelId: z.string().min(1).max(LIMITS.modelIdLength).nullable(),
+    systemPrompt: z.string().max(LIMITS.systemPromptLength).nullable(),
+    sampling: samplingSchema.nullable(),
+    selectedLeafId: id.nullable(),
+    /** Parents before children (the order they were written in). */
+    messages: z.array(exportedMessageSchema),
+  })
+  .strict();
+
+const exportFileSchema = z
+  .object({
+    format: z.literal(EXPORT_FORMAT),
+    version: z.literal(EXPORT_VERSION),
+    exportedAt: time,
+    conversations: z.array(exportedConversationSchema),
+  })
+  .strict();
+
+export interface ExportedMessage {
+  id: string;
+  parentId: string | null;
+  selectedChildId: string | null;
+  role: Message['role'];
+  content: string;
+  status: Message['status'];
+  error: string | null;
+  modelId: string | null;
+  sampling: SamplingParams | null;
+  seed: number | null;
+  stats: MessageStats | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface ExportedConversation extends Conversation {
+  messages: ExportedMessage[];
+}
+
+export interface ExportFile {
+  format: typeof EXPORT_FORMAT;
+  version: typeof EXPORT_VERSION;
+  exportedAt: number;
+  conversations: ExportedConversation[];
+}
+
+// ---- JSON export ----
+
+function exportConversation(db: ReadableDB, row: ConversationRow): ExportedConversation {
+  const rows = prepare<[string], MessageRow>(db, 'SELECT * FROM messages WHERE conversation_id = ? ORDER BY seq').all(row.id);
+  return {
+    ...toConversation(row),
+    messages: rows.map((messageRow) => {
+      const message = toMessage(messageRow);
+      return {
+        id: message.id,
+        parentId: message.parentId,
+        selectedChildId: messageRow.selected_child_id,
+        role: message.role,
+        content: message.content,
+        status: message.status,
+        error: message.error,
+        modelId: message.modelId,
+        sampling: message.sampling,
+        seed: message.seed,
+        stats: message.stats,
+        createdAt: message.createdAt,
+        updatedAt: message.updatedAt,
+      };
+    }),
+  };
+}
+
+export interface JsonExportOptions {
+  /** Which conversations; omitted: all. */
+  conversationIds?: readonly string[];
+  /** With `all`, also the conversations in the trash (default false). Named ids are always exported. */
+  includeTrash?: boolean;
+}
+
+export function exportJson(db: ReadableDB, options: JsonExportOptions, now: number): ExportFile {
+  let rows: ConversationRow[];
+  if (options.conversationIds !== undefined) {
+    rows = options.conversationIds.map((conversationId) => {
+      const row = typeof conversationId === 'string' ? conversationRow(db, conversationId) : undefined;
+      if (row === undefined) throw notFound('conversation', String(conversationId));
+      return row;
+    });
+  } else {
+    rows = prepare<[number], ConversationRow>(db, 'SELECT * FROM conversations WHERE ? OR deleted_at IS NULL ORDER BY seq').all(options.includeTrash === true ? 1 : 0);
+  }
+  return { format: EXPORT_FORMAT, version: EXPORT_VERSION, exportedAt: now, conversations: rows.map((row) => exportConversation(db, row)) };
+}
+
+// ---- Markdown export ----
+
+const ROLE_HEADINGS: Record<Message['role'], string> = { system: 'System', user: 'You', assistant: 'Assistant' };
+
+function isoTime(ms: number): string {
+  return new Date(ms).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC');
+}
+
+/** The active path of one conversation as Markdown. */
+export function exportMarkdown(db: ReadableDB, conversationId: string): string {
+  const { conversation, messages } = loadActivePath(db, conversationId);
+  const lines: string[] = [`# ${conversation.title}`, ''];
+  lines.push(`- Created: ${isoTime(conversation.createdAt)}`, `- Updated: ${isoTime(conversation.updatedAt)}`);
+  if (conversation.modelId !== null) lines.push(`- Model: ${conversation.modelId}`);
+  lines.push('');
+  if (conversation.systemPrompt !== null && conversation.systemPrompt.length > 0) {
+    lines.push('## System prompt', '', ...conversation.systemPrompt.split('\n').map((line) => `> ${line}`), '');
+  }
+  for (const message of messages) {
+    const model = message.role === 'assistant' && message.modelId !== null ? ` · ${message.modelId}` : '';
+    lines.push(`### ${ROLE_HEADINGS[message.role]}${model}`, '', message.content, '');
+    if (message.status === 'interrupted') lines.push('_(interrupted)_', '');
+    if (message.status === 'streaming') lines.push('_(still being written)_', '');
+    if (message.status === 'error') lines.push(`_(error${message.error === null ? '' : `: ${message.error}`})_`, '');
+  }
+  return lines.join('\n');
+}
+
+/** Every conversation not in the trash (in list order), one Markdown document, separated by rules. */
+export function exportAllMarkdown(db: ReadableDB): string {
+  const parts: string[] = [];
+  for (let cursor: string | null = null; ; ) {
+    const page = listConversations(db, { limit: 500, cursor });
+    for (const conversation of page.items) parts.push(exportMarkdown(db, conversation.id));
+    if (page.nextCursor === null) break;
+    cursor = page.nextCursor;
+  }
+  return parts.join('\n---\n\n');
+}
+
+/** A file name for a conversation's export: its title, made safe for every file system. */
+export function exportFileName(title: string, extension: 'md' | 'json'): string {
+  // eslint-disable-next-line no-control-regex
+  const base = title.replace(/[\u0000-\u001f<>:"/\\|?*]+/gu, ' ').replace(/\s+/gu, ' ').trim().replace(/[. ]+$/u, '').slice(0, 100);
+  return `${base.length > 0 ? base : 'conversation'}.${extension}`;
+}
+
+// ---- JSON import ----
+
+export type ImportConflict = 'copy' | 'skip' | 'fail';
+
+export interface ImportOptions {
+  /**
+   * When a conversation (or one of its message ids) already exists: `copy` imports it under
+   * new ids (default), `skip` leaves it out, `fail` refuses the whole file.
+   */
+  onConflict?: ImportConflict;
+}
+
+export interface ImportResult {
+  /** Ids of the conversations written, in file order (new ids for copies). */
+  conversationIds: string[];
+  /** Conversations imported under new ids because theirs were taken. */
+  copied: number;
+  skipped: number;
+}
+
+function malformed(message: string): StorageError {
+  return new StorageError('IMPORT_MALFORMED', `This file cannot be imported: ${message}. Nothing was imported.`);
+}
+
+/** Parses and fully validates an export file; throws IMPORT_MALFORMED / IMPORT_UNSUPPORTED_VERSION. */
+export function parseExportFile(text: string): ExportFile {
+  if (typeof text !== 'string') throw malformed('expected the text of a JSON file');
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (error) {
+    throw malformed(`it is not valid JSON (${(error as Error).message})`);
+  }
+  if (typeof data !== 'object' || data === null || Array.isArray(data) || (data as { format?: unknown }).format !== EXPORT_FORMAT) {
+    throw malformed(`it is not a Jielong conversation export (no "format": "${EXPORT_FORMAT}")`);
+  }
+  const version = (data as { version?: unknown }).version;
+  if (version !== EXPORT_VERSION) {
+    throw new StorageError(
+      'IMPORT_UNSUPPORTED_VERSION',
+      `This file is a Jielong export of format version ${JSON.stringify(version)}; this version of Jielong reads version ${EXPORT_VERSION}. Nothing was imported.`,
+    );
+  }
+  const parsed = exportFileSchema.safeParse(data);
+  if (!parsed.success) throw malformed(describeIssues(parsed.error));
+  const file = parsed.data as ExportFile;
+  checkTrees(file);
+  return file;
+}
+
+function checkTrees(file: ExportFile): void {
+  const conversationIds = new Set<string>();
+  const messageIds = new Set<string>();
+  file.conversations.forEach((conversation, c) => {
+    const where = `conversations.${c}`;
+    if (conversationIds.has(conversation.id)) throw malformed(`${where}: the conversation id ${conversation.id} appears twice`);
+    conversationIds.add(conversation.id);
+    const parents = new Map<string, string | null>();
+    conversation.messages.forEach((message, m) => {
+      if (messageIds.has(message.id)) throw malformed(`${where}.messages.${m}: the message id ${message.id} appears twice`);
+      if (message.parentId !== null && !parents.has(message.parentId)) {
+        throw malformed(`${where}.messages.${m}: its parent ${message.parentId} is not an earlier message of the same conversation`);
+      }
+      if (message.error !== null && message.status !== 'error') {
+        throw malformed(`${where}.messages.${m}: only a message with status error has error text`);
+      }
+      messageIds.add(message.id);
+      parents.set(message.id, message.parentId);
+    });
+    conversation.messages.forEach((message, m) => {
+      if (message.selectedChildId !== null && parents.get(message.selectedChildId) !== message.id) {
+        throw malformed(`${where}.messages.${m}: its selected child ${message.selectedChildId} is not one of its children`);
+      }
+    });
+    if (conversation.selectedLeafId !== null && !parents.has(conversation.selectedLeafId)) {
+      throw malformed(`${where}: its selected leaf ${conversation.selectedLeafId} is not one of its messages`);
+    }
+  });
+}
+
+function idsTaken(db: ReadableDB, conversation: ExportedConversation): boolean {
+  if (conversationRow(db, conversation.id) !== undefined) return true;
+  const exists = prepare<[string], { one: number }>(db, 'SELECT 1 AS one FROM messages WHERE id = ?');
+  return conversation.messages.some((message) => exists.get(message.id) !== undefined);
+}
+
+function withNewIds(conversation: ExportedConversation): ExportedConversation {
+  const ids = new Map<string, string>(conversation.messages.map((message) => [message.id, randomUUID()]));
+  const mapped = (old: string | null): string | null => (old === null ? null : (ids.get(old) ?? null));
+  return {
+    ...conversation,
+    id: randomUUID(),
+    selectedLeafId: mapped(conversation.selectedLeafId),
+    messages: conversation.messages.map((message) => ({
+      ...message,
+      id: ids.get(message.id) as string,
+      parentId: mapped(message.parentId),
+      selectedChildId: mapped(message.selectedChildId),
+    })),
+  };
+}
+
+/**
+ * Imports an export file. All or nothing: the file is validated completely before the one
+ * transaction that writes it. A message exported while still `streaming` comes back
+ * `interrupted` (nothing is writing to it any more).
+ */
+export function importJson(db: WritableDB, text: string, options: ImportOptions = {}): ImportResult {
+  const onConflict = options.onConflict ?? 'copy';
+  if (onConflict !== 'copy' && onConflict !== 'skip' && onConflict !== 'fail') {
+    throw new StorageError('INVALID_INPUT', `Invalid onConflict ${JSON.stringify(onConflict)}: must be copy, skip or fail`);
+  }
+  const file = parseExportFile(text);
+  return inTransaction(db, () => {
+    const result: ImportResult = { conversationIds: [], copied: 0, skipped: 0 };
+    for (const original of file.conversations) {
+      let conversation = original;
+      if (idsTaken(db, original)) {
+        if (onConflict === 'fail') {
+          throw new StorageError('CONFLICT', `The conversation ${JSON.stringify(original.title)} (${original.id}) already exists. Nothing was imported.`);
+        }
+        if (onConflict === 'skip') {
+          result.skipped += 1;
+          continue;
+        }
+        conversation = withNewIds(original);
+        result.copied += 1;
+      }
+      writeConversation(db, conversation);
+      result.conversationIds.push(conversation.id);
+    }
+    return result;
+  });
+}
+
+function writeConversation(db: WritableDB, conversation: ExportedConversation): void {
+  prepare(
+    db,
+    `INSERT INTO conversations (id, title, created_at, updated_at, pinned, deleted_at, model_id, system_prompt, sampling, selected_leaf_id)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  ).run(
+    conversation.id,
+    conversation.title,
+    conversation.createdAt,
+    conversation.updatedAt,
+    conversation.pinned ? 1 : 0,
+    conversation.deletedAt,
+    conversation.modelId,
+    conversation.systemPrompt,
+    conversation.sampling === null ? null : JSON.stringify(conversation.sampling),
+    conversation.selectedLeafId,
+  );
+  for (const message of conversation.messages) {
+    insertMessageRow(db, {
+      id: message.id,
+      conversationId: conversation.id,
+      parentId: message.parentId,
+      selectedChildId: message.selectedChildId,
+      role: message.role,
+      content: message.content,
+      status: message.status === 'streaming' ? 'interrupted' : message.status,
+      error: message.error,
+      modelId: message.modelId,
+      sampling: message.sampling,
+      seed: message.seed,
+      stats: message.stats,
+      createdAt: message.createdAt,
+      updatedAt: message.updatedAt,
+    });
+  }
+  if (conversation.deletedAt === null) indexConversation(db, conversation.id);
+}

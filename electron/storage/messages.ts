@@ -1,0 +1,394 @@
+// The message tree: appending, streaming into an assistant message, finishing it, the active
+// path, siblings and switching between them, and crash recovery.
+//
+// Each message has a parent (null for a root). Edit-and-resend appends a user message under
+// the edited message's parent; regenerate begins an assistant message under the old answer's
+// parent: both create siblings. The conversation remembers its selected leaf; each message
+// remembers its selected child, so switching back to a sibling restores the branch below it.
+import { randomUUID } from 'node:crypto';
+import { liveConversationRow, touchConversation, toConversation, type ConversationRow } from './conversations.ts';
+import { inTransaction, prepare, type ReadableDB, type WritableDB } from './database.ts';
+import { notFound, StorageError } from './errors.ts';
+import {
+  check,
+  checkNullable,
+  contentSchema,
+  errorTextSchema,
+  idSchema,
+  modelIdSchema,
+  parseJsonColumn,
+  samplingSchema,
+  seedSchema,
+  statsSchema,
+} from './schemas.ts';
+import { indexMessageText } from './search-index.ts';
+import type { ActivePath, FinalStatus, Message, MessageStats, MessageStatus, PathMessage, Role, SamplingParams, Siblings } from './types.ts';
+
+/** Bound on tree depth in recursive queries: a guard against a cycle, far above any real chat. */
+const MAX_DEPTH = 10_000_000;
+
+export interface MessageRow {
+  seq: number;
+  id: string;
+  conversation_id: string;
+  parent_id: string | null;
+  selected_child_id: string | null;
+  role: Role;
+  content: string;
+  status: MessageStatus;
+  error: string | null;
+  model_id: string | null;
+  sampling: string | null;
+  seed: number | null;
+  stats: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export function toMessage(row: MessageRow): Message {
+  return {
+    id: row.id,
+    conversationId: row.conversation_id,
+    parentId: row.parent_id,
+    role: row.role,
+    content: row.content,
+    status: row.status,
+    error: row.error,
+    modelId: row.model_id,
+    sampling: parseJsonColumn<SamplingParams>(row.sampling),
+    seed: row.seed,
+    stats: parseJsonColumn<MessageStats>(row.stats),
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+export function messageRow(db: ReadableDB, id: string): MessageRow | undefined {
+  return prepare<[string], MessageRow>(db, 'SELECT * FROM messages WHERE id = ?').get(id);
+}
+
+function existingMessageRow(db: ReadableDB, id: string): MessageRow {
+  const row = messageRow(db, check(idSchema, id, 'message id'));
+  if (row === undefined) throw notFound('message', id);
+  return row;
+}
+
+export function getMessage(db: ReadableDB, id: string): Message {
+  return toMessage(existingMessageRow(db, id));
+}
+
+/** undefined: under the selected leaf; null: a new root; a string: that message, in this conversation. */
+function resolveParent(db: ReadableDB, conversation: ConversationRow, parentId: string | null | undefined): string | null {
+  if (parentId === undefined) return conversation.selected_leaf_id;
+  if (parentId === null) return null;
+  const parent = messageRow(db, check(idSchema, parentId, 'parent id'));
+  if (parent === undefined || parent.conversation_id !== conversation.id) {
+    throw new StorageError('INVALID_INPUT', `Invalid parent id: no message ${JSON.stringify(parentId)} in conversation ${JSON.stringify(conversation.id)}`);
+  }
+  return parent.id;
+}
+
+interface InsertFields {
+  id: string;
+  conversationId: string;
+  parentId: string | null;
+  selectedChildId: string | null;
+  role: Role;
+  content: string;
+  status: MessageStatus;
+  error: string | null;
+  modelId: string | null;
+  sampling: SamplingParams | null;
+  seed: number | null;
+  stats: MessageStats | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** Inserts one row; returns its seq (the full-text rowid). Callers keep the tree and index in step. */
+export function insertMessageRow(db: WritableDB, fields: InsertFields): number {
+  const result = prepare(
+    db,
+    `INSERT INTO messages (id, conversation_id, parent_id, selected_child_id, role, content, status, error,
+                           model_id, sampling, seed, stats, created_at, updated_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  ).run(
+    fields.id,
+    fields.conversationId,
+    fields.parentId,
+    fields.selectedChildId,
+    fields.role,
+    fields.content,
+    fields.status,
+    fields.error,
+    fields.modelId,
+    fields.sampling === null ? null : JSON.stringify(fields.sampling),
+    fields.seed,
+    fields.stats === null ? null : JSON.stringify(fields.stats),
+    fields.createdAt,
+    fields.updatedAt,
+  );
+  return Number(result.lastInsertRowid);
+}
+
+/**
+ * Makes every ancestor of `messageId` point (selected_child_id) towards it, so the path from
+ * the root to it is the selected one. One recursive statement, O(depth).
+ */
+export function pointAncestorsAt(db: WritableDB, messageId: string): void {
+  prepare(
+    db,
+    `WITH RECURSIVE up(id, parent_id, depth) AS (
+       SELECT id, parent_id, 0 FROM messages WHERE id = ?
+       UNION ALL
+       SELECT m.id, m.parent_id, up.depth + 1 FROM messages m JOIN up ON m.id = up.parent_id WHERE up.depth < ${MAX_DEPTH}
+     )
+     UPDATE messages SET selected_child_id = up.id
+     FROM up
+     WHERE messages.id = up.parent_id AND messages.selected_child_id IS NOT up.id`,
+  ).run(messageId);
+}
+
+/** The leaf reached from `messageId` by following each message's selected child (else its newest child). */
+export function descendToLeaf(db: ReadableDB, messageId: string): string {
+  const row = prepare<[string], { id: string }>(
+    db,
+    `WITH RECURSIVE down(id, depth) AS (
+       SELECT ?, 0
+       UNION ALL
+       SELECT COALESCE(
+                (SELECT c.id FROM messages c WHERE c.id = m.selected_child_id AND c.parent_id = m.id),
+                (SELECT c.id FROM messages c WHERE c.parent_id = m.id ORDER BY c.seq DESC LIMIT 1)),
+              down.depth + 1
+       FROM down JOIN messages m ON m.id = down.id
+       WHERE down.depth < ${MAX_DEPTH}
+     )
+     SELECT down.id FROM down JOIN messages m ON m.id = down.id ORDER BY down.depth DESC LIMIT 1`,
+  ).get(messageId);
+  return row?.id ?? messageId;
+}
+
+/** Makes a just-inserted message the selected leaf of its conversation. */
+function selectNewLeaf(db: WritableDB, conversation: ConversationRow, parentId: string | null, messageId: string, now: number): void {
+  if (parentId !== null) {
+    prepare(db, 'UPDATE messages SET selected_child_id = ? WHERE id = ?').run(messageId, parentId);
+    const oldLeaf = conversation.selected_leaf_id;
+    const oldLeafParent = oldLeaf === null ? null : (messageRow(db, oldLeaf)?.parent_id ?? null);
+    // Appending under the leaf (a reply) or under the leaf's parent (regenerate / edit of the
+    // last message) keeps the rest of the path; anywhere else, re-point the ancestors.
+    if (parentId !== oldLeaf && parentId !== oldLeafParent) pointAncestorsAt(db, parentId);
+  }
+  prepare(db, 'UPDATE conversations SET selected_leaf_id = ?, updated_at = max(updated_at, ?) WHERE seq = ?').run(messageId, now, conversation.seq);
+}
+
+export interface NewUserMessage {
+  conversationId: string;
+  content: string;
+  /**
+   * undefined: reply under the selected leaf. For edit-and-resend pass the edited message's
+   * parentId (null for the first message): the new message becomes its sibling.
+   */
+  parentId?: string | null;
+}
+
+/** Appends a user message (status `complete`) and selects it as the leaf. */
+export function appendUserMessage(db: WritableDB, input: NewUserMessage, now: number): Message {
+  const content = check(contentSchema, input.content, 'message content');
+  if (content.length === 0) throw new StorageError('INVALID_INPUT', 'Invalid message content: must not be empty');
+  return inTransaction(db, () => {
+    const conversation = liveConversationRow(db, input.conversationId);
+    const parentId = resolveParent(db, conversation, input.parentId);
+    const id = randomUUID();
+    const seq = insertMessageRow(db, {
+      id,
+      conversationId: conversation.id,
+      parentId,
+      selectedChildId: null,
+      role: 'user',
+      content,
+      status: 'complete',
+      error: null,
+      modelId: null,
+      sampling: null,
+      seed: null,
+      stats: null,
+      createdAt: now,
+      updatedAt: now,
+    });
+    selectNewLeaf(db, conversation, parentId, id, now);
+    indexMessageText(db, seq, content);
+    return getMessage(db, id);
+  });
+}
+
+export interface NewAssistantMessage {
+  conversationId: string;
+  /** undefined: under the selected leaf. For regenerate pass the old answer's parentId: a sibling. */
+  parentId?: string | null;
+  modelId?: string | null;
+  sampling?: SamplingParams | null;
+  seed?: number | null;
+}
+
+/** Inserts an empty assistant message with status `streaming` and selects it as the leaf. */
+export function beginAssistantMessage(db: WritableDB, input: NewAssistantMessage, now: number): Message {
+  const modelId = checkNullable(modelIdSchema, input.modelId, 'model id') ?? null;
+  const sampling = checkNullable(samplingSchema, input.sampling, 'sampling parameters') ?? null;
+  const seed = checkNullable(seedSchema, input.seed, 'seed') ?? null;
+  return inTransaction(db, () => {
+    const conversation = liveConversationRow(db, input.conversationId);
+    const parentId = resolveParent(db, conversation, input.parentId);
+    const id = randomUUID();
+    insertMessageRow(db, {
+      id,
+      conversationId: conversation.id,
+      parentId,
+      selectedChildId: null,
+      role: 'assistant',
+      content: '',
+      status: 'streaming',
+      error: null,
+      modelId,
+      sampling,
+      seed,
+      stats: null,
+      createdAt: now,
+      updatedAt: now,
+    });
+    selectNewLeaf(db, conversation, parentId, id, now);
+    return getMessage(db, id);
+  });
+}
+
+function notStreaming(row: MessageRow | undefined, id: string): StorageError {
+  if (row === undefined) return notFound('message', id);
+  return new StorageError('CONFLICT', `The message ${JSON.stringify(id)} is ${row.status}, not streaming; no more text can be added to it.`);
+}
+
+/** Appends streamed text to a `streaming` message: one statement, one transaction. */
+export function appendStreamText(db: WritableDB, messageId: string, text: string, now: number): void {
+  if (typeof text !== 'string') throw new StorageError('INVALID_INPUT', 'Invalid streamed text: must be a string');
+  const result = prepare(db, "UPDATE messages SET content = content || ?, updated_at = ? WHERE id = ? AND status = 'streaming'").run(text, now, messageId);
+  if (result.changes !== 1) throw notStreaming(messageRow(db, messageId), messageId);
+}
+
+export interface FinishOutcome {
+  status: FinalStatus;
+  stats?: MessageStats | null;
+  /** Why generation failed; only with status `error`. */
+  error?: string | null;
+}
+
+export function checkOutcome(outcome: FinishOutcome): { status: FinalStatus; stats: MessageStats | null; error: string | null } {
+  const status = outcome?.status;
+  if (status !== 'complete' && status !== 'interrupted' && status !== 'error') {
+    throw new StorageError('INVALID_INPUT', `Invalid final status ${JSON.stringify(status)}: must be complete, interrupted or error`);
+  }
+  const stats = checkNullable(statsSchema, outcome.stats, 'stats') ?? null;
+  const error = checkNullable(errorTextSchema, outcome.error, 'error text') ?? null;
+  if (error !== null && status !== 'error') throw new StorageError('INVALID_INPUT', 'Invalid error text: only a message finished with status error has one');
+  return { status, stats, error };
+}
+
+/** Appends the last text and sets the final status and stats, in one transaction; indexes the text. */
+export function finishAssistantMessage(db: WritableDB, messageId: string, pendingText: string, outcome: FinishOutcome, now: number): Message {
+  const { status, stats, error } = checkOutcome(outcome);
+  return inTransaction(db, () => {
+    const row = messageRow(db, messageId);
+    if (row === undefined || row.status !== 'streaming') throw notStreaming(row, messageId);
+    prepare(db, 'UPDATE messages SET content = content || ?, status = ?, error = ?, stats = ?, updated_at = ? WHERE seq = ?').run(
+      pendingText,
+      status,
+      error,
+      stats === null ? null : JSON.stringify(stats),
+      now,
+      row.seq,
+    );
+    const conversation = prepare<[string], { deleted_at: number | null }>(db, 'SELECT deleted_at FROM conversations WHERE id = ?').get(row.conversation_id);
+    if (conversation?.deleted_at === null) indexMessageText(db, row.seq, row.content + pendingText);
+    touchConversation(db, row.conversation_id, now);
+    return getMessage(db, messageId);
+  });
+}
+
+/**
+ * Messages left `streaming` by a crash become `interrupted`, their text kept, and searchable.
+ * Run at open, before anything else writes. Returns how many.
+ */
+export function recoverStreaming(db: WritableDB, now: number): number {
+  return inTransaction(db, () => {
+    const rows = prepare<[], { seq: number; content: string; deleted_at: number | null }>(
+      db,
+      `SELECT m.seq, m.content, c.deleted_at FROM messages m JOIN conversations c ON c.id = m.conversation_id
+       WHERE m.status = 'streaming'`,
+    ).all();
+    const update = prepare(db, "UPDATE messages SET status = 'interrupted', updated_at = max(updated_at, ?) WHERE seq = ?");
+    for (const row of rows) {
+      update.run(now, row.seq);
+      if (row.deleted_at === null) indexMessageText(db, row.seq, row.content);
+    }
+    return rows.length;
+  });
+}
+
+interface PathRow extends MessageRow {
+  sibling_count: number;
+  sibling_index: number;
+}
+
+/** The messages from the root to `leafId`, each with its place among its siblings. */
+function pathTo(db: ReadableDB, leafId: string): PathMessage[] {
+  const rows = prepare<[string], PathRow>(
+    db,
+    `WITH RECURSIVE path(id, depth) AS (
+       SELECT ?, 0
+       UNION ALL
+       SELECT m.parent_id, path.depth + 1 FROM path JOIN messages m ON m.id = path.id
+       WHERE m.parent_id IS NOT NULL AND path.depth < ${MAX_DEPTH}
+     )
+     SELECT m.*,
+       (SELECT count(*) FROM messages s WHERE s.conversation_id = m.conversation_id AND s.parent_id IS m.parent_id) AS sibling_count,
+       (SELECT count(*) FROM messages s WHERE s.conversation_id = m.conversation_id AND s.parent_id IS m.parent_id AND s.seq < m.seq) AS sibling_index
+     FROM path JOIN messages m ON m.id = path.id
+     ORDER BY path.depth DESC`,
+  ).all(leafId);
+  return rows.map((row) => ({ ...toMessage(row), siblingIndex: row.sibling_index, siblingCount: row.sibling_count }));
+}
+
+/** The selected branch of a conversation, root first. */
+export function loadActivePath(db: ReadableDB, conversationId: string): ActivePath {
+  const conversation = liveConversationRow(db, conversationId);
+  let leaf = conversation.selected_leaf_id;
+  if (leaf === null || messageRow(db, leaf) === undefined) {
+    // No (valid) selection recorded: show the newest root's branch.
+    const root = prepare<[string], { id: string }>(db, 'SELECT id FROM messages WHERE conversation_id = ? AND parent_id IS NULL ORDER BY seq DESC LIMIT 1').get(conversation.id);
+    leaf = root === undefined ? null : descendToLeaf(db, root.id);
+  }
+  return { conversation: toConversation(conversation), messages: leaf === null ? [] : pathTo(db, leaf) };
+}
+
+/** The messages that share `messageId`'s parent (roots share the null parent), oldest first. */
+export function getSiblings(db: ReadableDB, messageId: string): Siblings {
+  const row = existingMessageRow(db, messageId);
+  const rows = prepare<[string, string | null], MessageRow>(db, 'SELECT * FROM messages WHERE conversation_id = ? AND parent_id IS ? ORDER BY seq').all(
+    row.conversation_id,
+    row.parent_id,
+  );
+  return { messages: rows.map(toMessage), index: rows.findIndex((sibling) => sibling.id === row.id) };
+}
+
+/**
+ * Puts `messageId` on the active path: its ancestors point at it and the leaf becomes the end
+ * of its remembered branch. Use it to switch to a sibling, or to open a search hit. Does not
+ * change updated_at (looking is not editing).
+ */
+export function selectMessage(db: WritableDB, messageId: string): ActivePath {
+  return inTransaction(db, () => {
+    const row = existingMessageRow(db, messageId);
+    const conversation = liveConversationRow(db, row.conversation_id);
+    pointAncestorsAt(db, row.id);
+    const leaf = descendToLeaf(db, row.id);
+    prepare(db, 'UPDATE conversations SET selected_leaf_id = ? WHERE seq = ?').run(leaf, conversation.seq);
+    return loadActivePath(db, conversation.id);
+  });
+}

@@ -1,0 +1,427 @@
+// The storage facade the chat services use: one object per database file.
+//
+// It owns two connections (a writer, and a read-only reader for queries), runs the migrations
+// and crash recovery at open, and routes every call through one guard that turns SQLite's
+// corruption errors into a StorageCorruptError: the damaged files are copied aside, the
+// connections closed, and every later call answers the same error until the UI asks for a
+// fresh database (Storage.startFresh). Nothing here ever deletes a database file.
+import fs from 'node:fs';
+import path from 'node:path';
+import {
+  createConversation,
+  getConversation,
+  listConversations,
+  listTrash,
+  purgeConversation,
+  purgeTrash,
+  renameConversation,
+  restoreConversation,
+  setPinned,
+  softDeleteConversation,
+  updateConversationSettings,
+  type ConversationSettings,
+  type ListOptions,
+  type NewConversation,
+} from './conversations.ts';
+import {
+  backupTo,
+  copyAside,
+  DEFAULT_BUSY_TIMEOUT_MS,
+  hasLeftoverWal,
+  integrityProblems,
+  moveAside,
+  openReadonly,
+  openWritable,
+  readHeader,
+  readPragmas,
+  userVersion,
+  type BackupResult,
+  type ReadableDB,
+  type WritableDB,
+} from './database.ts';
+import { isBusyError, isCorruptionError, NewerSchemaError, StorageCorruptError, StorageError } from './errors.ts';
+import {
+  exportAllMarkdown,
+  exportJson,
+  exportMarkdown,
+  importJson,
+  type ExportFile,
+  type ImportOptions,
+  type ImportResult,
+  type JsonExportOptions,
+} from './export-import.ts';
+import {
+  appendStreamText,
+  appendUserMessage,
+  beginAssistantMessage,
+  finishAssistantMessage,
+  getMessage,
+  getSiblings,
+  loadActivePath,
+  recoverStreaming,
+  selectMessage,
+  type NewAssistantMessage,
+  type NewUserMessage,
+} from './messages.ts';
+import { LATEST_SCHEMA_VERSION, migrate } from './migrations/index.ts';
+import { optimizeSearchIndex, search, type SearchOptions } from './search.ts';
+import { StreamWriter, type StreamSink, type StreamWriterOptions } from './stream-writer.ts';
+import type { ActivePath, Conversation, ConversationPage, Message, SearchPage, Siblings, StorageInfo } from './types.ts';
+
+/** Files up to this size get a quick_check at every open (milliseconds); larger ones after a crash. */
+const ALWAYS_CHECK_BELOW_BYTES = 64 * 1024 * 1024;
+
+export interface OpenOptions {
+  busyTimeoutMs?: number;
+  /**
+   * `auto` (default): PRAGMA quick_check when the last session did not close cleanly (a
+   * write-ahead log was left) or the file is small; `always`; `never`.
+   */
+  integrityCheck?: 'auto' | 'always' | 'never';
+  /** Clock for created/updated times (tests). */
+  now?: () => number;
+  /** Defaults for the stream writers this storage creates. */
+  stream?: Pick<StreamWriterOptions, 'intervalMs' | 'maxChunks'>;
+}
+
+type State = { kind: 'open' } | { kind: 'closed' } | { kind: 'corrupt'; error: StorageCorruptError };
+
+function corruptionCause(message: string): Error {
+  return Object.assign(new Error(message), { code: 'SQLITE_CORRUPT' });
+}
+
+export class Storage {
+  readonly path: string;
+  readonly info: StorageInfo;
+  readonly #writer: WritableDB;
+  readonly #reader: ReadableDB;
+  readonly #now: () => number;
+  readonly #streamDefaults: Pick<StreamWriterOptions, 'intervalMs' | 'maxChunks'>;
+  readonly #writers = new Set<StreamWriter>();
+  #state: State = { kind: 'open' };
+
+  private constructor(file: string, writer: WritableDB, reader: ReadableDB, info: StorageInfo, options: OpenOptions) {
+    this.path = file;
+    this.#writer = writer;
+    this.#reader = reader;
+    this.info = info;
+    this.#now = options.now ?? Date.now;
+    this.#streamDefaults = options.stream ?? {};
+  }
+
+  /**
+   * Opens (creating if needed) the database at `file`, migrates it, and turns messages left
+   * `streaming` by a crash into `interrupted`. Throws NewerSchemaError (file untouched),
+   * StorageCorruptError (damaged file copied aside), or StorageError.
+   */
+  static open(file: string, options: OpenOptions = {}): Storage {
+    if (typeof file !== 'string' || file.length === 0 || file === ':memory:' || file.startsWith('file:')) {
+      throw new StorageError('INVALID_INPUT', 'Invalid database path: must be the path of a file');
+    }
+    const resolved = path.resolve(file);
+    const now = options.now ?? Date.now;
+    const busyTimeoutMs = options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
+    if (!Number.isInteger(busyTimeoutMs) || busyTimeoutMs < 0) throw new StorageError('INVALID_INPUT', 'Invalid busyTimeoutMs: must be a whole number, 0 or more');
+
+    const header = readHeader(resolved);
+    const uncleanShutdown = hasLeftoverWal(resolved);
+    if (header.kind === 'not-a-database') {
+      throw new StorageCorruptError(resolved, copyAside(resolved, now()), Object.assign(new Error(`file is not a database: ${header.reason}`), { code: 'SQLITE_NOTADB' }));
+    }
+    if (header.kind === 'database') {
+      if (header.userVersion > LATEST_SCHEMA_VERSION) throw new NewerSchemaError(resolved, header.userVersion, LATEST_SCHEMA_VERSION);
+      if (header.truncated && !uncleanShutdown) {
+        throw new StorageCorruptError(resolved, copyAside(resolved, now()), corruptionCause('database disk image is malformed: the file is shorter than its header says'));
+      }
+    }
+    if (header.kind === 'missing') fs.mkdirSync(path.dirname(resolved), { recursive: true });
+
+    let writer: WritableDB | undefined;
+    let reader: ReadableDB | undefined;
+    try {
+      writer = openWritable(resolved, busyTimeoutMs);
+      const mode = options.integrityCheck ?? 'auto';
+      const size = header.kind === 'database' ? header.fileSize : 0;
+      const integrityChecked = header.kind === 'database' && (mode === 'always' || (mode === 'auto' && (uncleanShutdown || size <= ALWAYS_CHECK_BELOW_BYTES)));
+      if (integrityChecked) {
+        const problems = integrityProblems(writer);
+        if (problems.length > 0) throw corruptionCause(`database disk image is malformed: ${problems.slice(0, 3).join('; ')}`);
+      }
+      migrate(writer, resolved);
+      const recoveredStreaming = recoverStreaming(writer, now());
+      reader = openReadonly(resolved, busyTimeoutMs);
+      const info: StorageInfo = {
+        path: resolved,
+        schemaVersion: userVersion(writer),
+        recoveredStreaming,
+        pragmas: readPragmas(writer),
+        integrityChecked,
+      };
+      return new Storage(resolved, writer, reader, info, options);
+    } catch (error) {
+      reader?.close();
+      if (isCorruptionError(error)) {
+        // Copy before closing: closing checkpoints the WAL into the damaged file.
+        let copies: string[] = [];
+        try {
+          copies = copyAside(resolved, now());
+        } finally {
+          writer?.close();
+        }
+        throw new StorageCorruptError(resolved, copies, error);
+      }
+      writer?.close();
+      if (error instanceof NewerSchemaError || error instanceof StorageError) throw error;
+      throw translateSqliteError(error);
+    }
+  }
+
+  /**
+   * After a StorageCorruptError, and only when the user asked for it: moves the damaged files
+   * aside (onto the copies made at detection; nothing is deleted) and opens a fresh database
+   * at the same path.
+   */
+  static startFresh(damaged: StorageCorruptError, options: OpenOptions = {}): Storage {
+    if (!(damaged instanceof StorageCorruptError)) throw new StorageError('INVALID_INPUT', 'startFresh needs the StorageCorruptError that reported the damage');
+    moveAside(damaged.path, (options.now ?? Date.now)(), damaged.asideCopies);
+    return Storage.open(damaged.path, options);
+  }
+
+  // ---- conversations ----
+
+  createConversation(input: NewConversation = {}): Conversation {
+    return this.#guard(() => createConversation(this.#writer, input ?? {}, this.#now()));
+  }
+
+  getConversation(id: string): Conversation {
+    return this.#guard(() => getConversation(this.#reader, id));
+  }
+
+  /** Conversations not in the trash, pinned first, then most recently updated; paged by cursor. */
+  listConversations(options: ListOptions = {}): ConversationPage {
+    return this.#guard(() => listConversations(this.#reader, options ?? {}));
+  }
+
+  /** Conversations in the trash, most recently deleted first. */
+  listTrash(options: ListOptions = {}): ConversationPage {
+    return this.#guard(() => listTrash(this.#reader, options ?? {}));
+  }
+
+  renameConversation(id: string, title: string): Conversation {
+    return this.#guard(() => renameConversation(this.#writer, id, title, this.#now()));
+  }
+
+  setPinned(id: string, pinned: boolean): Conversation {
+    return this.#guard(() => setPinned(this.#writer, id, pinned));
+  }
+
+  updateConversationSettings(id: string, settings: ConversationSettings): Conversation {
+    return this.#guard(() => updateConversationSettings(this.#writer, id, settings ?? {}, this.#now()));
+  }
+
+  /** Moves to the trash (hidden from list and search). Undo with restoreConversation. */
+  softDeleteConversation(id: string): Conversation {
+    return this.#guard(() => softDeleteConversation(this.#writer, id, this.#now()));
+  }
+
+  restoreConversation(id: string): Conversation {
+    return this.#guard(() => restoreConversation(this.#writer, id));
+  }
+
+  /** Deletes for good a conversation that is in the trash (CONFLICT otherwise). */
+  purgeConversation(id: string): void {
+    this.#guard(() => purgeConversation(this.#writer, id));
+  }
+
+  /** Purges the conversations that went to the trash at or before `deletedBefore` (default: all). */
+  emptyTrash(deletedBefore: number = Number.MAX_SAFE_INTEGER): number {
+    if (typeof deletedBefore !== 'number' || Number.isNaN(deletedBefore)) throw new StorageError('INVALID_INPUT', 'Invalid deletedBefore: must be a time in ms');
+    return this.#guard(() => purgeTrash(this.#writer, deletedBefore));
+  }
+
+  // ---- messages ----
+
+  loadActivePath(conversationId: string): ActivePath {
+    return this.#guard(() => loadActivePath(this.#reader, conversationId));
+  }
+
+  getMessage(id: string): Message {
+    return this.#guard(() => getMessage(this.#reader, id));
+  }
+
+  getSiblings(messageId: string): Siblings {
+    return this.#guard(() => getSiblings(this.#reader, messageId));
+  }
+
+  /** Switches the active path to go through `messageId` (a sibling, or a search hit). */
+  selectMessage(messageId: string): ActivePath {
+    return this.#guard(() => selectMessage(this.#writer, messageId));
+  }
+
+  /** A user message under the selected leaf, or (edit-and-resend) under `parentId`. */
+  appendUserMessage(input: NewUserMessage): Message {
+    return this.#guard(() => appendUserMessage(this.#writer, input, this.#now()));
+  }
+
+  /**
+   * Begins a `streaming` assistant message (regenerate: pass the old answer's parentId) and
+   * returns the writer that batches its text. Finish it with writer.finish(...).
+   */
+  beginAssistantMessage(input: NewAssistantMessage, options: StreamWriterOptions = {}): StreamWriter {
+    const message = this.#guard(() => beginAssistantMessage(this.#writer, input, this.#now()));
+    const writer = new StreamWriter(this.#sink, message, { ...this.#streamDefaults, ...options });
+    this.#writers.add(writer);
+    return writer;
+  }
+
+  readonly #sink: StreamSink = {
+    append: (messageId, text) => this.#guard(() => appendStreamText(this.#writer, messageId, text, this.#now())),
+    finish: (messageId, pendingText, outcome) => this.#guard(() => finishAssistantMessage(this.#writer, messageId, pendingText, outcome, this.#now())),
+    now: () => this.#now(),
+    release: (writer) => {
+      this.#writers.delete(writer);
+    },
+  };
+
+  // ---- search ----
+
+  search(query: string, options: SearchOptions = {}): SearchPage {
+    return this.#guard(() => search(this.#reader, query, options ?? {}));
+  }
+
+  /** Merges the search index's segments; worth running when idle after many writes. */
+  optimizeSearchIndex(): void {
+    this.#guard(() => optimizeSearchIndex(this.#writer));
+  }
+
+  // ---- export / import ----
+
+  exportMarkdown(conversationId: string): string {
+    return this.#guard(() => exportMarkdown(this.#reader, conversationId));
+  }
+
+  exportAllMarkdown(): string {
+    return this.#guard(() => exportAllMarkdown(this.#reader));
+  }
+
+  exportJson(options: JsonExportOptions = {}): ExportFile {
+    return this.#guard(() => exportJson(this.#reader, options ?? {}, this.#now()));
+  }
+
+  /** The text of an export file, ready to write. */
+  exportJsonText(options: JsonExportOptions = {}): string {
+    return `${JSON.stringify(this.exportJson(options), null, 2)}\n`;
+  }
+
+  /** Imports an export file's text: all or nothing (IMPORT_MALFORMED / IMPORT_UNSUPPORTED_VERSION / CONFLICT). */
+  importJson(text: string, options: ImportOptions = {}): ImportResult {
+    return this.#guard(() => importJson(this.#writer, text, options ?? {}));
+  }
+
+  // ---- maintenance ----
+
+  /** Online backup to `target` (replaced atomically when done). */
+  async backup(target: string): Promise<BackupResult> {
+    this.#assertOpen();
+    if (typeof target !== 'string' || target.length === 0) throw new StorageError('INVALID_INPUT', 'Invalid backup path: must be the path of a file');
+    try {
+      return await backupTo(this.#reader, this.path, target);
+    } catch (error) {
+      throw this.#translate(error);
+    }
+  }
+
+  /** Runs quick_check (integrity_check when `full`); throws StorageCorruptError if the file is damaged. */
+  checkIntegrity(full = false): void {
+    this.#guard(() => {
+      const problems = integrityProblems(this.#writer, full);
+      if (problems.length > 0) throw corruptionCause(`database disk image is malformed: ${problems.slice(0, 3).join('; ')}`);
+    });
+  }
+
+  get isOpen(): boolean {
+    return this.#state.kind === 'open';
+  }
+
+  /** Finishes open stream writers as `interrupted` (their buffered text committed), then closes. */
+  close(): void {
+    if (this.#state.kind !== 'open') return;
+    let firstError: unknown;
+    for (const writer of [...this.#writers]) {
+      try {
+        writer.finish({ status: 'interrupted' });
+      } catch (error) {
+        firstError ??= error;
+      }
+    }
+    this.#closeConnections();
+    if (this.#state.kind === 'open') this.#state = { kind: 'closed' };
+    if (firstError !== undefined) throw firstError;
+  }
+
+  #closeConnections(): void {
+    for (const db of [this.#reader, this.#writer]) {
+      try {
+        if (db.open) db.close();
+      } catch {
+        // Closing a damaged database may fail; the files are already copied aside.
+      }
+    }
+  }
+
+  #assertOpen(): void {
+    if (this.#state.kind === 'corrupt') throw this.#state.error;
+    if (this.#state.kind === 'closed') throw new StorageError('CLOSED', 'The conversation database is closed.');
+  }
+
+  #guard<T>(fn: () => T): T {
+    this.#assertOpen();
+    try {
+      return fn();
+    } catch (error) {
+      throw this.#translate(error);
+    }
+  }
+
+  #translate(error: unknown): unknown {
+    if (error instanceof StorageError) return error;
+    if (isCorruptionError(error)) return this.#becomeCorrupt(error);
+    return translateSqliteError(error);
+  }
+
+  #becomeCorrupt(cause: unknown): StorageCorruptError {
+    if (this.#state.kind === 'corrupt') return this.#state.error;
+    let copies: string[] = [];
+    let copyFailure: unknown;
+    try {
+      copies = copyAside(this.path, this.#now());
+    } catch (error) {
+      copyFailure = error;
+    }
+    const corrupt = new StorageCorruptError(this.path, copies, copyFailure === undefined ? cause : new AggregateError([cause, copyFailure], String((cause as Error).message)));
+    this.#state = { kind: 'corrupt', error: corrupt };
+    this.#closeConnections();
+    return corrupt;
+  }
+}
+
+/** SQLite errors other than corruption, as StorageErrors with a code; anything else unchanged. */
+function translateSqliteError(error: unknown): unknown {
+  if (!(error instanceof Error)) return error;
+  const code = (error as { code?: unknown }).code;
+  if (typeof code !== 'string' || !code.startsWith('SQLITE_')) return error;
+  if (isBusyError(error)) {
+    return new StorageError('BUSY', 'The conversation database is busy (another Jielong window or process holds it); try again.', { cause: error });
+  }
+  if (/^SQLITE_(FULL|IOERR|READONLY|CANTOPEN|PERM|NOLFS)/.test(code)) {
+    return new StorageError('IO', `The conversation database could not be written or read (${code}): ${error.message}`, { cause: error });
+  }
+  if (code.startsWith('SQLITE_CONSTRAINT')) {
+    return new StorageError('CONFLICT', `The change was refused by the database (${code}): ${error.message}`, { cause: error });
+  }
+  return error;
+}
+
+export function openStorage(file: string, options: OpenOptions = {}): Storage {
+  return Storage.open(file, options);
+}
