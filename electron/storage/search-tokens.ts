@@ -16,7 +16,7 @@ const CJK_CLASS = '\\p{Script=Han}\\p{Script=Hiragana}\\p{Script=Katakana}\\p{Sc
 const CJK_RUN = new RegExp(`[${CJK_CLASS}]+`, 'gu');
 const CJK_CHAR = new RegExp(`^[${CJK_CLASS}]$`, 'u');
 /** A CJK run, or a run of what unicode61 treats as token characters (letters, numbers, private use). */
-const QUERY_PIECE = new RegExp(`[${CJK_CLASS}]+|[\\p{L}\\p{N}\\p{Co}]+`, 'gu');
+const QUERY_PIECE = new RegExp(`[${CJK_CLASS}]+|(?:(?![${CJK_CLASS}])[\\p{L}\\p{N}\\p{Co}])+`, 'gu');
 const WORD_CHAR = /[\p{L}\p{N}\p{Co}]/u;
 
 export const MAX_QUERY_LENGTH = 1_000;
