@@ -1,0 +1,40 @@
+// npm run make:model -- --preset tiny|smollm2 [--dtype fp32|q8|q4|all] [--seed N] --out DIR
+import { parseCliArgs, USAGE, UsageError } from './cli-args.ts';
+import { makeModel } from './make-model.ts';
+
+function formatBytes(bytes: number): string {
+  if (bytes >= 1 << 20) return `${(bytes / (1 << 20)).toFixed(1)} MiB`;
+  if (bytes >= 1 << 10) return `${(bytes / (1 << 10)).toFixed(1)} KiB`;
+  return `${bytes} B`;
+}
+
+async function main(argv: readonly string[]): Promise<number> {
+  let command;
+  try {
+    command = parseCliArgs(argv);
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    console.error(`make:model: ${error.message}\n\n${USAGE}`);
+    return 2;
+  }
+  if (command.kind === 'help') {
+    console.log(USAGE);
+    return 0;
+  }
+  const started = performance.now();
+  const result = await makeModel(command.options);
+  const seconds = (performance.now() - started) / 1000;
+  console.log(`Wrote ${command.options.preset} (${result.dtypes.join(', ')}, seed ${command.options.seed ?? 0}) to ${result.outDir} in ${seconds.toFixed(1)} s:`);
+  for (const [file, size] of Object.entries(result.files)) console.log(`  ${file.padEnd(28)} ${formatBytes(size)}`);
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    console.error(`make:model failed: ${error instanceof Error ? error.message : String(error)}`);
+    process.exitCode = 1;
+  },
+);
