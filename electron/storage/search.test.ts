@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { Storage } from './storage.ts';
+import type { Storage } from './storage.ts';
 import { openTemp } from './test-support.ts';
 import type { SearchHit } from './types.ts';
 

@@ -16,7 +16,7 @@ export interface StreamWriterOptions {
   maxChunks?: number;
   /** Called after each committed batch (after the transaction returned). */
   onCommit?: (batch: CommittedBatch) => void;
-  /** Called when a timer-driven commit fails (the text stays buffered). */
+  /** Called when a commit made by append or the timer fails (the text stays buffered and is retried). */
   onError?: (error: unknown) => void;
 }
 
@@ -86,12 +86,16 @@ export class StreamWriter {
     return this.#finished !== undefined;
   }
 
-  /** The error of the last failed timer-driven commit, if the text is still waiting. */
+  /** The error of the last failed commit, while its text is still waiting. */
   get lastError(): unknown {
     return this.#lastError;
   }
 
-  /** Buffers a chunk; commits when the interval has passed or enough chunks wait. */
+  /**
+   * Buffers a chunk; commits when the interval has passed or enough chunks wait. Never throws
+   * for a failed commit: the text stays buffered, `onError` hears about it, and the commit is
+   * retried after the interval (and on finish).
+   */
   append(text: string): void {
     if (typeof text !== 'string') throw new StorageError('INVALID_INPUT', 'Invalid streamed text: must be a string');
     if (this.#finished !== undefined) {
@@ -99,14 +103,13 @@ export class StreamWriter {
     }
     if (text.length === 0) return;
     this.#buffer.push(text);
-    if (this.#buffer.length >= this.#maxChunks || this.#sink.now() - this.#lastCommitAt >= this.#intervalMs) {
-      this.flush();
+    const due = this.#sink.now() - this.#lastCommitAt >= this.#intervalMs;
+    // After a failure, retry on time only, not on every further chunk.
+    if (due || (this.#buffer.length >= this.#maxChunks && this.#lastError === undefined)) {
+      this.#tryFlush();
       return;
     }
-    if (this.#timer === undefined) {
-      const wait = Math.max(0, this.#intervalMs - (this.#sink.now() - this.#lastCommitAt));
-      this.#timer = setTimeout(() => this.#flushFromTimer(), wait);
-    }
+    this.#schedule();
   }
 
   /** Commits the buffered chunks now, in one transaction. Throws (keeping the text) if that fails. */
@@ -145,12 +148,26 @@ export class StreamWriter {
 
   #flushFromTimer(): void {
     this.#timer = undefined;
+    this.#tryFlush();
+  }
+
+  #tryFlush(): void {
     try {
       this.flush();
     } catch (error) {
       this.#lastError = error;
+      this.#lastCommitAt = this.#sink.now();
+      // Retrying cannot help once the storage is closed or damaged, or the message was finished elsewhere.
+      const terminal = error instanceof StorageError && ['CORRUPT', 'CLOSED', 'NOT_FOUND', 'CONFLICT'].includes(error.code);
+      if (!terminal) this.#schedule();
       this.#onError?.(error);
     }
+  }
+
+  #schedule(): void {
+    if (this.#timer !== undefined || this.#buffer.length === 0) return;
+    const wait = Math.max(0, this.#intervalMs - (this.#sink.now() - this.#lastCommitAt));
+    this.#timer = setTimeout(() => this.#flushFromTimer(), wait);
   }
 
   #clearTimer(): void {
