@@ -138,7 +138,7 @@ export async function makeModel(options: MakeModelOptions): Promise<MakeModelRes
   const tokenizer = buildTokenizer(arch.vocabSize, arch.maxPositionEmbeddings);
   await write('config.json', jsonText(configJson(arch)));
   await write('generation_config.json', jsonText({ bos_token_id: BOS_ID, eos_token_id: EOS_ID, pad_token_id: PAD_ID }));
-  await write('tokenizer.json', tokenizerJsonText(tokenizer.tokenizer));
+  await write('tokenizer.json', tokenizerJsonText(tokenizer));
   await write('tokenizer_config.json', jsonText(tokenizer.tokenizerConfig));
   await write(
     'jielong.json',

@@ -57,6 +57,12 @@ const TRAINING_TEXT = `
 system
 user
 assistant
+system
+user
+assistant
+system
+user
+assistant
 You are a helpful assistant. Answer the question in one or two sentences.
 Hello! How are you today? I am fine, thank you. What would you like to talk about?
 The model reads the whole conversation, then picks the next token, one token at a time.
@@ -170,10 +176,10 @@ function fillerMerges(count: number, vocab: Set<string>, tokensById: string[]): 
 }
 
 export interface TokenizerFiles {
-  /** tokenizer.json */
-  readonly tokenizer: unknown;
-  /** tokenizer_config.json */
-  readonly tokenizerConfig: unknown;
+  /** tokenizer.json's content; write it with tokenizerJsonText. */
+  readonly tokenizer: { readonly model: { readonly vocab: Readonly<Record<string, number>> } } & Record<string, unknown>;
+  /** tokenizer_config.json's content. */
+  readonly tokenizerConfig: Record<string, unknown>;
   /** id -> token string, length = vocabSize */
   readonly vocab: readonly string[];
 }
@@ -254,8 +260,18 @@ export function buildTokenizer(vocabSize: number, modelMaxLength: number): Token
   return { tokenizer, tokenizerConfig, vocab: tokensById };
 }
 
-/** JSON with two-space indents, except that each merge pair stays on one line. */
-export function tokenizerJsonText(tokenizer: unknown): string {
-  const text = JSON.stringify(tokenizer, null, 2);
-  return text.replace(/\[\n\s+("(?:[^"\\]|\\.)*"),\n\s+("(?:[^"\\]|\\.)*")\n\s+\]/g, '[$1, $2]') + '\n';
+/**
+ * tokenizer.json's text: two-space indents, the vocabulary in id order (a JS object would put
+ * the digit tokens "0".."9" first), and one merge pair per line.
+ */
+export function tokenizerJsonText(files: TokenizerFiles): string {
+  const placeholder = '\u0000vocab\u0000';
+  const { model } = files.tokenizer;
+  const text = JSON.stringify({ ...files.tokenizer, model: { ...model, vocab: placeholder } }, null, 2);
+  const vocabText = `{\n${files.vocab.map((token, id) => `      ${JSON.stringify(token)}: ${id}`).join(',\n')}\n    }`;
+  return (
+    text
+      .replace(JSON.stringify(placeholder), () => vocabText)
+      .replace(/\[\n\s+("(?:[^"\\]|\\.)*"),\n\s+("(?:[^"\\]|\\.)*")\n\s+\]/g, '[$1, $2]') + '\n'
+  );
 }
