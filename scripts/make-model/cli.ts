@@ -24,7 +24,8 @@ async function main(argv: readonly string[]): Promise<number> {
   const started = performance.now();
   const result = await makeModel(command.options);
   const seconds = (performance.now() - started) / 1000;
-  console.log(`Wrote ${command.options.preset} (${result.dtypes.join(', ')}, seed ${command.options.seed ?? 0}) to ${result.outDir} in ${seconds.toFixed(1)} s:`);
+  const { preset, seed = 0 } = command.options;
+  console.log(`Wrote ${preset} (${result.dtypes.join(', ')}, seed ${seed}) to ${result.outDir} in ${seconds.toFixed(1)} s:`);
   for (const [file, size] of Object.entries(result.files)) console.log(`  ${file.padEnd(28)} ${formatBytes(size)}`);
   return 0;
 }

@@ -333,11 +333,15 @@ export function buildLlamaModel(arch: Architecture, dtype: ModelDtype, seed: num
     const p = `/model/layers.${layer}`;
     const normed = rmsNorm(hidden, `${w}.input_layernorm.weight`, `${p}/input_layernorm`);
 
-    const heads = (projection: string, count: number, name: string): string =>
-      g.transpose(g.reshape(linear(normed, `${w}.self_attn.${name}_proj.weight`, `${p}/self_attn/${name}_proj`), [0, 0, count, d], `${p}/self_attn/${name}_heads`), [0, 2, 1, 3], `${p}/self_attn/${projection}`);
-    const queries = rotary(heads('queries', nh, 'q'), `${p}/self_attn/queries_rotary`); // [B, nh, S, D]
-    const keys = rotary(heads('keys', nkv, 'k'), `${p}/self_attn/keys_rotary`); // [B, nkv, S, D]
-    const values = heads('values', nkv, 'v');
+    /** The q, k or v projection, [B, S, count * D] -> [B, count, S, D]. */
+    const heads = (name: 'q' | 'k' | 'v', count: number, output: string): string => {
+      const projected = linear(normed, `${w}.self_attn.${name}_proj.weight`, `${p}/self_attn/${name}_proj`);
+      const split = g.reshape(projected, [0, 0, count, d], `${p}/self_attn/${name}_heads`);
+      return g.transpose(split, [0, 2, 1, 3], `${p}/self_attn/${output}`);
+    };
+    const queries = rotary(heads('q', nh, 'queries'), `${p}/self_attn/queries_rotary`); // [B, nh, S, D]
+    const keys = rotary(heads('k', nkv, 'keys'), `${p}/self_attn/keys_rotary`); // [B, nkv, S, D]
+    const values = heads('v', nkv, 'values');
 
     const presentKeys = g.op('Concat', [`past_key_values.${layer}.key`, keys], `present.${layer}.key`, [int('axis', 2)]);
     const presentValues = g.op('Concat', [`past_key_values.${layer}.value`, values], `present.${layer}.value`, [int('axis', 2)]);
@@ -345,7 +349,8 @@ export function buildLlamaModel(arch: Architecture, dtype: ModelDtype, seed: num
     // Grouped-query attention without copying keys: query heads j*group .. j*group+group-1
     // share KV head j (Llama's repeat_kv order); MatMul broadcasts over the group axis.
     const groupedQueries = g.reshape(queries, [0, nkv, group, -1, d], `${p}/self_attn/grouped_queries`); // [B, nkv, g, S, D]
-    const keysT = g.unsqueeze(g.transpose(presentKeys, [0, 1, 3, 2], `${p}/self_attn/keys_transposed`), [2], `${p}/self_attn/keys_grouped`);
+    const keysTransposed = g.transpose(presentKeys, [0, 1, 3, 2], `${p}/self_attn/keys_transposed`);
+    const keysT = g.unsqueeze(keysTransposed, [2], `${p}/self_attn/keys_grouped`); // [B, nkv, 1, D, T]
     const scores = g.op('MatMul', [groupedQueries, keysT], `${p}/self_attn/scores`); // [B, nkv, g, S, T]
     const scaled = g.op('Mul', [scores, attentionScale], `${p}/self_attn/scaled_scores`);
     const masked = g.op('Add', [scaled, scoreBias], `${p}/self_attn/masked_scores`);
@@ -353,7 +358,8 @@ export function buildLlamaModel(arch: Architecture, dtype: ModelDtype, seed: num
     const valuesGrouped = g.unsqueeze(presentValues, [2], `${p}/self_attn/values_grouped`);
     const context = g.op('MatMul', [probabilities, valuesGrouped], `${p}/self_attn/context_grouped`); // [B, nkv, g, S, D]
     const contextHeads = g.reshape(context, [0, nh, -1, d], `${p}/self_attn/context_heads`);
-    const contextRows = g.reshape(g.transpose(contextHeads, [0, 2, 1, 3], `${p}/self_attn/context_by_position`), [0, 0, nh * d], `${p}/self_attn/context`);
+    const contextByPosition = g.transpose(contextHeads, [0, 2, 1, 3], `${p}/self_attn/context_by_position`);
+    const contextRows = g.reshape(contextByPosition, [0, 0, nh * d], `${p}/self_attn/context`);
     const attended = linear(contextRows, `${w}.self_attn.o_proj.weight`, `${p}/self_attn/o_proj`);
     const afterAttention = g.op('Add', [hidden, attended], `${p}/attention_residual`);
 
