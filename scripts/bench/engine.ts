@@ -19,6 +19,7 @@ import { makeModel } from '../make-model/make-model.ts';
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const DECODE_TOKENS = Number(process.env['BENCH_DECODE_TOKENS'] ?? 64);
 const TURNS = 10;
+const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 3);
 const dtypes = (process.env['BENCH_DTYPES'] ?? 'fp32,q4').split(',') as ModelDtype[];
 
 env.allowRemoteModels = false;
@@ -149,7 +150,7 @@ async function main(): Promise<void> {
     const raw: number[] = [];
     const gen: number[] = [];
     const host: number[] = [];
-    for (let round = 0; round < 2; round++) {
+    for (let round = 0; round < ROUNDS; round++) {
       raw.push(await rawDecode(modelDir, dtype, promptIds));
       gen.push(await generateDecode(modelDir, dtype));
       host.push((await hostDecode(client)).tokS);
@@ -161,15 +162,56 @@ async function main(): Promise<void> {
     print('decode_ratio_host_vs_raw', best(host) / best(raw), { dtype });
     print('decode_ratio_host_vs_generate', best(host) / best(gen), { dtype });
 
-    const reuse = await ttftOverTurns(client, true);
-    const noReuse = await ttftOverTurns(client, false);
+    // TTFT of one turn is a single short measurement: take the median over rounds.
+    const reuse = medianSeries(await repeat(() => ttftOverTurns(client, true)));
+    const noReuse = medianSeries(await repeat(() => ttftOverTurns(client, false)));
     print('ttft_ratio_turn10_vs_turn1_reuse', reuse.turn10 / reuse.turn1, { dtype, turn1_ms: reuse.turn1, turn10_ms: reuse.turn10, turn10_prompt_tokens: reuse.prompt10, turn10_cached_tokens: reuse.cached10 });
     print('ttft_ratio_turn10_vs_turn1_noreuse', noReuse.turn10 / noReuse.turn1, { dtype, turn1_ms: noReuse.turn1, turn10_ms: noReuse.turn10, turn10_prompt_tokens: noReuse.prompt10 });
 
     const rss = await hostRss(client.pid!);
-    print('rss_ratio_host_vs_model_file', rss / info.modelFileBytes, { dtype, host_rss_mib: Math.round(rss / 2 ** 20), model_file_mib: Math.round(info.modelFileBytes / 2 ** 20) });
+    const idle = await idleHostRss();
+    print('rss_ratio_host_vs_model_file', rss / info.modelFileBytes, {
+      dtype,
+      host_peak_rss_mib: Math.round(rss / 2 ** 20),
+      model_file_mib: Math.round(info.modelFileBytes / 2 ** 20),
+      // What the host costs with no model loaded (Node, transformers.js, onnxruntime, sharp):
+      host_without_model_rss_mib: Math.round(idle / 2 ** 20),
+      model_only_ratio: Number(((rss - idle) / info.modelFileBytes).toFixed(4)),
+    });
     client.stop();
   }
+}
+
+async function repeat<T>(fn: () => Promise<T>): Promise<T[]> {
+  const out: T[] = [];
+  for (let i = 0; i < ROUNDS; i++) out.push(await fn());
+  return out;
+}
+
+function median(xs: number[]): number {
+  const sorted = [...xs].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+function medianSeries(runs: Awaited<ReturnType<typeof ttftOverTurns>>[]): Awaited<ReturnType<typeof ttftOverTurns>> {
+  return {
+    turn1: median(runs.map((r) => r.turn1)),
+    turn10: median(runs.map((r) => r.turn10)),
+    cached10: median(runs.map((r) => r.cached10)),
+    prompt10: median(runs.map((r) => r.prompt10)),
+  };
+}
+
+/** RSS of a fresh host that has loaded nothing. */
+async function idleHostRss(): Promise<number> {
+  const client = new ModelHostClient(nodeHostSpawner());
+  const pid = await client.start();
+  // Loading nothing still imports transformers.js and onnxruntime: the host does that at start.
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  const rss = await hostRss(pid);
+  client.stop();
+  return rss;
 }
 
 /** Peak resident memory of the host process so far (VmHWM), falling back to its current RSS. */
