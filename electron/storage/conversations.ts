@@ -2,7 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import { inTransaction, prepare, type ReadableDB, type WritableDB } from './database.ts';
 import { notFound, StorageError } from './errors.ts';
-import { check, checkNullable, idSchema, LIMITS, modelIdSchema, parseJsonColumn, samplingSchema, systemPromptSchema, titleSchema } from './schemas.ts';
+import { check, checkNullable, idRule, LIMITS, modelIdRule, parseJsonColumn, samplingRule, systemPromptRule, titleRule } from './schemas.ts';
 import { indexConversation, indexTitle, unindexConversation, unindexTitle } from './search-index.ts';
 import type { Conversation, ConversationPage, SamplingParams } from './types.ts';
 
@@ -43,7 +43,7 @@ export function conversationRow(db: ReadableDB, id: string): ConversationRow | u
 
 /** The row of a conversation that exists and is not in the trash, or NOT_FOUND. */
 export function liveConversationRow(db: ReadableDB, id: string): ConversationRow {
-  const row = conversationRow(db, check(idSchema, id, 'conversation id'));
+  const row = conversationRow(db, check(idRule, id, 'conversation id'));
   if (row === undefined) throw notFound('conversation', id);
   if (row.deleted_at !== null) {
     throw new StorageError('NOT_FOUND', `The conversation ${JSON.stringify(id)} is in the trash; restore it first.`);
@@ -59,10 +59,10 @@ export interface NewConversation {
 }
 
 export function createConversation(db: WritableDB, input: NewConversation, now: number): Conversation {
-  const title = check(titleSchema, input.title ?? DEFAULT_TITLE, 'title');
-  const modelId = checkNullable(modelIdSchema, input.modelId, 'model id') ?? null;
-  const systemPrompt = checkNullable(systemPromptSchema, input.systemPrompt, 'system prompt') ?? null;
-  const sampling = checkNullable(samplingSchema, input.sampling, 'sampling parameters') ?? null;
+  const title = check(titleRule, input.title ?? DEFAULT_TITLE, 'title');
+  const modelId = checkNullable(modelIdRule, input.modelId, 'model id') ?? null;
+  const systemPrompt = checkNullable(systemPromptRule, input.systemPrompt, 'system prompt') ?? null;
+  const sampling = checkNullable(samplingRule, input.sampling, 'sampling parameters') ?? null;
   const id = randomUUID();
   return inTransaction(db, () => {
     const result = prepare(
@@ -76,13 +76,13 @@ export function createConversation(db: WritableDB, input: NewConversation, now: 
 }
 
 export function getConversation(db: ReadableDB, id: string): Conversation {
-  const row = conversationRow(db, check(idSchema, id, 'conversation id'));
+  const row = conversationRow(db, check(idRule, id, 'conversation id'));
   if (row === undefined) throw notFound('conversation', id);
   return toConversation(row);
 }
 
 export function renameConversation(db: WritableDB, id: string, title: string, now: number): Conversation {
-  const clean = check(titleSchema, title, 'title');
+  const clean = check(titleRule, title, 'title');
   return inTransaction(db, () => {
     const row = liveConversationRow(db, id);
     if (row.title !== clean) {
@@ -112,9 +112,9 @@ export interface ConversationSettings {
 
 /** Changes the fields given (undefined: unchanged; null: cleared). */
 export function updateConversationSettings(db: WritableDB, id: string, settings: ConversationSettings, now: number): Conversation {
-  const modelId = checkNullable(modelIdSchema, settings.modelId, 'model id');
-  const systemPrompt = checkNullable(systemPromptSchema, settings.systemPrompt, 'system prompt');
-  const sampling = checkNullable(samplingSchema, settings.sampling, 'sampling parameters');
+  const modelId = checkNullable(modelIdRule, settings.modelId, 'model id');
+  const systemPrompt = checkNullable(systemPromptRule, settings.systemPrompt, 'system prompt');
+  const sampling = checkNullable(samplingRule, settings.sampling, 'sampling parameters');
   return inTransaction(db, () => {
     const row = liveConversationRow(db, id);
     prepare(
@@ -144,7 +144,7 @@ export function softDeleteConversation(db: WritableDB, id: string, now: number):
 /** Undo of softDeleteConversation: back in the list and in search, exactly as it was. */
 export function restoreConversation(db: WritableDB, id: string): Conversation {
   return inTransaction(db, () => {
-    const row = conversationRow(db, check(idSchema, id, 'conversation id'));
+    const row = conversationRow(db, check(idRule, id, 'conversation id'));
     if (row === undefined) throw notFound('conversation', id);
     if (row.deleted_at === null) return toConversation(row);
     prepare(db, 'UPDATE conversations SET deleted_at = NULL WHERE seq = ?').run(row.seq);
@@ -159,7 +159,7 @@ export function restoreConversation(db: WritableDB, id: string): Conversation {
  */
 export function purgeConversation(db: WritableDB, id: string): void {
   inTransaction(db, () => {
-    const row = conversationRow(db, check(idSchema, id, 'conversation id'));
+    const row = conversationRow(db, check(idRule, id, 'conversation id'));
     if (row === undefined) throw notFound('conversation', id);
     if (row.deleted_at === null) {
       throw new StorageError('CONFLICT', `The conversation ${JSON.stringify(id)} is not in the trash; move it to the trash before purging it.`);

@@ -42,7 +42,7 @@ function counts(storage: Storage): { conversations: number; trash: number } {
 }
 
 describe('JSON export and import', () => {
-  it('round-trips every conversation losslessly: tree, statuses, stats, settings, trash, selection', () => {
+  it('round-trips every conversation losslessly: tree, statuses, stats, settings, trash, selection', async () => {
     const source = richStorage();
     const exported = source.exportJson({ includeTrash: true });
     expect(exported.format).toBe('jielong-conversations');
@@ -51,7 +51,7 @@ describe('JSON export and import', () => {
     const text = source.exportJsonText({ includeTrash: true });
 
     const target = openTemp();
-    const result = target.importJson(text);
+    const result = await target.importJson(text);
     expect(result).toMatchObject({ copied: 0, skipped: 0 });
     expect(result.conversationIds).toEqual(exported.conversations.map((c) => c.id));
     expect(withoutExportTime(target.exportJson({ includeTrash: true }))).toEqual(withoutExportTime(exported));
@@ -64,7 +64,7 @@ describe('JSON export and import', () => {
     expect(counts(target)).toEqual({ conversations: 2, trash: 1 });
   });
 
-  it('exports chosen conversations only, and refuses unknown ids', () => {
+  it('exports chosen conversations only, and refuses unknown ids', async () => {
     const storage = richStorage();
     const [first] = storage.listConversations().items;
     expect(storage.exportJson({ conversationIds: [first?.id as string] }).conversations.map((c) => c.title)).toEqual(['Trip 旅行']);
@@ -72,21 +72,21 @@ describe('JSON export and import', () => {
     expect(storage.exportJson().conversations).toHaveLength(2);
   });
 
-  it('imports existing conversations as copies by default, or skips, or refuses', () => {
+  it('imports existing conversations as copies by default, or skips, or refuses', async () => {
     const storage = richStorage();
     const text = storage.exportJsonText();
-    const copy = storage.importJson(text);
+    const copy = await storage.importJson(text);
     expect(copy.copied).toBe(2);
     expect(counts(storage).conversations).toBe(4);
     const copied = storage.loadActivePath(copy.conversationIds[0] as string);
     expect(copied.messages.map((m) => m.content)).toEqual(['Where should I go?', '去北京看看长城。']);
     expect(copied.messages[1]).toMatchObject({ siblingIndex: 1, siblingCount: 2 });
-    expect(storage.importJson(text, { onConflict: 'skip' })).toEqual({ conversationIds: [], copied: 0, skipped: 2 });
-    expect(() => storage.importJson(text, { onConflict: 'fail' })).toThrow(expect.objectContaining({ code: 'CONFLICT' }));
+    expect(await storage.importJson(text, { onConflict: 'skip' })).toEqual({ conversationIds: [], copied: 0, skipped: 2 });
+    await expect(storage.importJson(text, { onConflict: 'fail' })).rejects.toMatchObject({ code: 'CONFLICT' });
     expect(counts(storage).conversations).toBe(4);
   });
 
-  it('refuses malformed or unknown-version files with a clear error and imports nothing', () => {
+  it('refuses malformed or unknown-version files with a clear error and imports nothing', async () => {
     const storage = richStorage();
     const before = storage.exportJson({ includeTrash: true });
     const good = JSON.parse(storage.exportJsonText({ includeTrash: true })) as ExportFile;
@@ -128,7 +128,7 @@ describe('JSON export and import', () => {
     for (const [what, text, code] of cases) {
       let thrown: unknown;
       try {
-        storage.importJson(text);
+        await storage.importJson(text);
       } catch (error) {
         thrown = error;
       }
@@ -138,10 +138,10 @@ describe('JSON export and import', () => {
       expect(withoutExportTime(storage.exportJson({ includeTrash: true })), what).toEqual(withoutExportTime(before));
     }
     // The fixed-up file itself is fine: the failures above were the mutations.
-    expect(storage.importJson(JSON.stringify(fresh)).copied).toBe(0);
+    expect((await storage.importJson(JSON.stringify(fresh))).copied).toBe(0);
   });
 
-  it('brings a message exported mid-stream back as interrupted', () => {
+  it('brings a message exported mid-stream back as interrupted', async () => {
     const storage = openTemp();
     const c = storage.createConversation();
     const writer = storage.beginAssistantMessage({ conversationId: c.id }, { maxChunks: 1 });
@@ -149,14 +149,14 @@ describe('JSON export and import', () => {
     const file = storage.exportJson();
     expect(file.conversations[0]?.messages[0]?.status).toBe('streaming');
     const target = openTemp();
-    target.importJson(JSON.stringify(file));
+    await target.importJson(JSON.stringify(file));
     expect(target.getMessage(writer.messageId)).toMatchObject({ status: 'interrupted', content: 'half an ans' });
     writer.finish({ status: 'complete' });
   });
 });
 
 describe('Markdown export', () => {
-  it('writes the active path with roles, model, system prompt and statuses', () => {
+  it('writes the active path with roles, model, system prompt and statuses', async () => {
     const storage = richStorage();
     const [trip] = storage.listConversations().items;
     const markdown = storage.exportMarkdown(trip?.id as string);
@@ -176,17 +176,17 @@ describe('Markdown export', () => {
     expect(storage.exportMarkdown(trip?.id as string)).toContain('_(error: out of memory)_');
   });
 
-  it('suggests safe file names', () => {
+  it('suggests safe file names', async () => {
     expect(exportFileName('a/b: c?', 'md')).toBe('a b c.md');
     expect(exportFileName('...', 'json')).toBe('conversation.json');
     expect(exportFileName('模型笔记', 'md')).toBe('模型笔记.md');
   });
 
-  it('writes and reads export files through the file system', () => {
+  it('writes and reads export files through the file system', async () => {
     const storage = richStorage();
     const file = path.join(tempDir(), 'all.json');
     fs.writeFileSync(file, storage.exportJsonText({ includeTrash: true }));
     const target = track(Storage.open(path.join(tempDir(), 'target.db'), { now: steppingClock() }));
-    expect(target.importJson(fs.readFileSync(file, 'utf8')).conversationIds).toHaveLength(3);
+    expect((await target.importJson(fs.readFileSync(file, 'utf8'))).conversationIds).toHaveLength(3);
   });
 });

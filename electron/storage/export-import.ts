@@ -1,70 +1,19 @@
 // Export to Markdown (the active path, for reading) and to JSON (our own versioned format with
 // the whole tree and all metadata, for moving and restoring), and import of that JSON.
 //
-// Import validates the whole file first (zod for the shape, then the tree: unique ids, parents
-// inside the conversation and before their children) and writes in one transaction, so a
-// malformed or unknown-version file imports nothing.
+// Import validates the whole file first (import-file.ts: zod for the shape, then the tree:
+// unique ids, parents inside the conversation and before their children) and writes in one
+// transaction, so a malformed or unknown-version file imports nothing.
 import { randomUUID } from 'node:crypto';
-import { z } from 'zod';
 import { conversationRow, listConversations, toConversation, type ConversationRow } from './conversations.ts';
 import { inTransaction, prepare, type ReadableDB, type WritableDB } from './database.ts';
 import { notFound, StorageError } from './errors.ts';
 import { insertMessageRow, loadActivePath, toMessage, type MessageRow } from './messages.ts';
-import { describeIssues, LIMITS, samplingSchema, statsSchema } from './schemas.ts';
 import { indexConversation } from './search-index.ts';
 import type { Conversation, Message, MessageStats, SamplingParams } from './types.ts';
 
 export const EXPORT_FORMAT = 'jielong-conversations';
 export const EXPORT_VERSION = 1;
-
-const id = z.string().min(1).max(LIMITS.idLength);
-const time = z.number().int().min(0);
-const role = z.enum(['system', 'user', 'assistant']);
-const status = z.enum(['streaming', 'complete', 'interrupted', 'error']);
-
-const exportedMessageSchema = z
-  .object({
-    id,
-    parentId: id.nullable(),
-    selectedChildId: id.nullable(),
-    role,
-    content: z.string().max(LIMITS.contentLength),
-    status,
-    error: z.string().max(LIMITS.errorLength).nullable(),
-    modelId: z.string().min(1).max(LIMITS.modelIdLength).nullable(),
-    sampling: samplingSchema.nullable(),
-    seed: z.number().int().min(Number.MIN_SAFE_INTEGER).max(Number.MAX_SAFE_INTEGER).nullable(),
-    stats: statsSchema.nullable(),
-    createdAt: time,
-    updatedAt: time,
-  })
-  .strict();
-
-const exportedConversationSchema = z
-  .object({
-    id,
-    title: z.string().min(1).max(LIMITS.titleLength),
-    createdAt: time,
-    updatedAt: time,
-    pinned: z.boolean(),
-    deletedAt: time.nullable(),
-    modelId: z.string().min(1).max(LIMITS.modelIdLength).nullable(),
-    systemPrompt: z.string().max(LIMITS.systemPromptLength).nullable(),
-    sampling: samplingSchema.nullable(),
-    selectedLeafId: id.nullable(),
-    /** Parents before children (the order they were written in). */
-    messages: z.array(exportedMessageSchema),
-  })
-  .strict();
-
-const exportFileSchema = z
-  .object({
-    format: z.literal(EXPORT_FORMAT),
-    version: z.literal(EXPORT_VERSION),
-    exportedAt: time,
-    conversations: z.array(exportedConversationSchema),
-  })
-  .strict();
 
 export interface ExportedMessage {
   id: string;
@@ -208,66 +157,6 @@ export interface ImportResult {
   skipped: number;
 }
 
-function malformed(message: string): StorageError {
-  return new StorageError('IMPORT_MALFORMED', `This file cannot be imported: ${message}. Nothing was imported.`);
-}
-
-/** Parses and fully validates an export file; throws IMPORT_MALFORMED / IMPORT_UNSUPPORTED_VERSION. */
-export function parseExportFile(text: string): ExportFile {
-  if (typeof text !== 'string') throw malformed('expected the text of a JSON file');
-  let data: unknown;
-  try {
-    data = JSON.parse(text);
-  } catch (error) {
-    throw malformed(`it is not valid JSON (${(error as Error).message})`);
-  }
-  if (typeof data !== 'object' || data === null || Array.isArray(data) || (data as { format?: unknown }).format !== EXPORT_FORMAT) {
-    throw malformed(`it is not a Jielong conversation export (no "format": "${EXPORT_FORMAT}")`);
-  }
-  const version = (data as { version?: unknown }).version;
-  if (version !== EXPORT_VERSION) {
-    throw new StorageError(
-      'IMPORT_UNSUPPORTED_VERSION',
-      `This file is a Jielong export of format version ${JSON.stringify(version)}; this version of Jielong reads version ${EXPORT_VERSION}. Nothing was imported.`,
-    );
-  }
-  const parsed = exportFileSchema.safeParse(data);
-  if (!parsed.success) throw malformed(describeIssues(parsed.error));
-  const file = parsed.data as ExportFile;
-  checkTrees(file);
-  return file;
-}
-
-function checkTrees(file: ExportFile): void {
-  const conversationIds = new Set<string>();
-  const messageIds = new Set<string>();
-  file.conversations.forEach((conversation, c) => {
-    const where = `conversations.${c}`;
-    if (conversationIds.has(conversation.id)) throw malformed(`${where}: the conversation id ${conversation.id} appears twice`);
-    conversationIds.add(conversation.id);
-    const parents = new Map<string, string | null>();
-    conversation.messages.forEach((message, m) => {
-      if (messageIds.has(message.id)) throw malformed(`${where}.messages.${m}: the message id ${message.id} appears twice`);
-      if (message.parentId !== null && !parents.has(message.parentId)) {
-        throw malformed(`${where}.messages.${m}: its parent ${message.parentId} is not an earlier message of the same conversation`);
-      }
-      if (message.error !== null && message.status !== 'error') {
-        throw malformed(`${where}.messages.${m}: only a message with status error has error text`);
-      }
-      messageIds.add(message.id);
-      parents.set(message.id, message.parentId);
-    });
-    conversation.messages.forEach((message, m) => {
-      if (message.selectedChildId !== null && parents.get(message.selectedChildId) !== message.id) {
-        throw malformed(`${where}.messages.${m}: its selected child ${message.selectedChildId} is not one of its children`);
-      }
-    });
-    if (conversation.selectedLeafId !== null && !parents.has(conversation.selectedLeafId)) {
-      throw malformed(`${where}: its selected leaf ${conversation.selectedLeafId} is not one of its messages`);
-    }
-  });
-}
-
 function idsTaken(db: ReadableDB, conversation: ExportedConversation): boolean {
   if (conversationRow(db, conversation.id) !== undefined) return true;
   const exists = prepare<[string], { one: number }>(db, 'SELECT 1 AS one FROM messages WHERE id = ?');
@@ -291,16 +180,15 @@ function withNewIds(conversation: ExportedConversation): ExportedConversation {
 }
 
 /**
- * Imports an export file. All or nothing: the file is validated completely before the one
- * transaction that writes it. A message exported while still `streaming` comes back
+ * Writes a parsed and validated export file (import-file.ts parseExportFile). All or nothing:
+ * one transaction. A message exported while still `streaming` comes back
  * `interrupted` (nothing is writing to it any more).
  */
-export function importJson(db: WritableDB, text: string, options: ImportOptions = {}): ImportResult {
+export function importJson(db: WritableDB, file: ExportFile, options: ImportOptions = {}): ImportResult {
   const onConflict = options.onConflict ?? 'copy';
   if (onConflict !== 'copy' && onConflict !== 'skip' && onConflict !== 'fail') {
     throw new StorageError('INVALID_INPUT', `Invalid onConflict ${JSON.stringify(onConflict)}: must be copy, skip or fail`);
   }
-  const file = parseExportFile(text);
   return inTransaction(db, () => {
     const result: ImportResult = { conversationIds: [], copied: 0, skipped: 0 };
     for (const original of file.conversations) {

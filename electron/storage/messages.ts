@@ -12,14 +12,14 @@ import { notFound, StorageError } from './errors.ts';
 import {
   check,
   checkNullable,
-  contentSchema,
-  errorTextSchema,
-  idSchema,
-  modelIdSchema,
+  contentRule,
+  errorTextRule,
+  idRule,
+  modelIdRule,
   parseJsonColumn,
-  samplingSchema,
-  seedSchema,
-  statsSchema,
+  samplingRule,
+  seedRule,
+  statsRule,
 } from './schemas.ts';
 import { indexMessageText } from './search-index.ts';
 import type { ActivePath, FinalStatus, Message, MessageStats, MessageStatus, PathMessage, Role, SamplingParams, Siblings } from './types.ts';
@@ -68,7 +68,7 @@ export function messageRow(db: ReadableDB, id: string): MessageRow | undefined {
 }
 
 function existingMessageRow(db: ReadableDB, id: string): MessageRow {
-  const row = messageRow(db, check(idSchema, id, 'message id'));
+  const row = messageRow(db, check(idRule, id, 'message id'));
   if (row === undefined) throw notFound('message', id);
   return row;
 }
@@ -81,7 +81,7 @@ export function getMessage(db: ReadableDB, id: string): Message {
 function resolveParent(db: ReadableDB, conversation: ConversationRow, parentId: string | null | undefined): string | null {
   if (parentId === undefined) return conversation.selected_leaf_id;
   if (parentId === null) return null;
-  const parent = messageRow(db, check(idSchema, parentId, 'parent id'));
+  const parent = messageRow(db, check(idRule, parentId, 'parent id'));
   if (parent === undefined || parent.conversation_id !== conversation.id) {
     throw new StorageError('INVALID_INPUT', `Invalid parent id: no message ${JSON.stringify(parentId)} in conversation ${JSON.stringify(conversation.id)}`);
   }
@@ -193,7 +193,7 @@ export interface NewUserMessage {
 
 /** Appends a user message (status `complete`) and selects it as the leaf. */
 export function appendUserMessage(db: WritableDB, input: NewUserMessage, now: number): Message {
-  const content = check(contentSchema, input.content, 'message content');
+  const content = check(contentRule, input.content, 'message content');
   if (content.length === 0) throw new StorageError('INVALID_INPUT', 'Invalid message content: must not be empty');
   return inTransaction(db, () => {
     const conversation = liveConversationRow(db, input.conversationId);
@@ -232,9 +232,9 @@ export interface NewAssistantMessage {
 
 /** Inserts an empty assistant message with status `streaming` and selects it as the leaf. */
 export function beginAssistantMessage(db: WritableDB, input: NewAssistantMessage, now: number): Message {
-  const modelId = checkNullable(modelIdSchema, input.modelId, 'model id') ?? null;
-  const sampling = checkNullable(samplingSchema, input.sampling, 'sampling parameters') ?? null;
-  const seed = checkNullable(seedSchema, input.seed, 'seed') ?? null;
+  const modelId = checkNullable(modelIdRule, input.modelId, 'model id') ?? null;
+  const sampling = checkNullable(samplingRule, input.sampling, 'sampling parameters') ?? null;
+  const seed = checkNullable(seedRule, input.seed, 'seed') ?? null;
   return inTransaction(db, () => {
     const conversation = liveConversationRow(db, input.conversationId);
     const parentId = resolveParent(db, conversation, input.parentId);
@@ -284,8 +284,8 @@ export function checkOutcome(outcome: FinishOutcome): { status: FinalStatus; sta
   if (status !== 'complete' && status !== 'interrupted' && status !== 'error') {
     throw new StorageError('INVALID_INPUT', `Invalid final status ${JSON.stringify(status)}: must be complete, interrupted or error`);
   }
-  const stats = checkNullable(statsSchema, outcome.stats, 'stats') ?? null;
-  const error = checkNullable(errorTextSchema, outcome.error, 'error text') ?? null;
+  const stats = checkNullable(statsRule, outcome.stats, 'stats') ?? null;
+  const error = checkNullable(errorTextRule, outcome.error, 'error text') ?? null;
   if (error !== null && status !== 'error') throw new StorageError('INVALID_INPUT', 'Invalid error text: only a message finished with status error has one');
   return { status, stats, error };
 }

@@ -1,6 +1,9 @@
 // Validation of what callers pass in. Every refusal is a StorageError('INVALID_INPUT') whose
 // message names the field and the rule.
-import { z } from 'zod';
+//
+// These checks are plain functions rather than zod schemas: they run on every call, and
+// loading zod costs ~100 ms of startup that the storage's hot path does not need (zod
+// validates import files, in import-file.ts, loaded when an import happens).
 import { StorageError } from './errors.ts';
 import type { MessageStats, SamplingParams } from './types.ts';
 
@@ -18,58 +21,91 @@ export const LIMITS = {
   pageSize: 500,
 } as const;
 
-export const idSchema = z.string().min(1, 'must not be empty').max(LIMITS.idLength, `must be at most ${LIMITS.idLength} characters`);
+/** Returns the (possibly normalized) value, or throws a Problem saying what is wrong. */
+export type Rule<T> = (value: unknown) => T;
 
-export const titleSchema = z
-  .string()
-  .transform((title) => title.replace(/\s+/gu, ' ').trim())
-  .pipe(z.string().min(1, 'must not be empty').max(LIMITS.titleLength, `must be at most ${LIMITS.titleLength} characters`));
+class Problem extends Error {}
 
-export const modelIdSchema = z.string().min(1, 'must not be empty').max(LIMITS.modelIdLength, `must be at most ${LIMITS.modelIdLength} characters`);
-
-export const systemPromptSchema = z.string().max(LIMITS.systemPromptLength, `must be at most ${LIMITS.systemPromptLength} characters`);
-
-export const contentSchema = z.string().max(LIMITS.contentLength, `must be at most ${LIMITS.contentLength} characters`);
-
-const recordKey = z.string().min(1).max(LIMITS.recordKeyLength);
-
-export const samplingSchema: z.ZodType<SamplingParams> = z
-  .record(recordKey, z.number())
-  .refine((record) => Object.keys(record).length <= LIMITS.recordKeys, `must have at most ${LIMITS.recordKeys} entries`);
-
-export const statsSchema: z.ZodType<MessageStats> = z
-  .record(recordKey, z.union([z.number(), z.string().max(LIMITS.statsStringLength)]))
-  .refine((record) => Object.keys(record).length <= LIMITS.recordKeys, `must have at most ${LIMITS.recordKeys} entries`);
-
-export const seedSchema = z.number().int('must be a whole number').min(Number.MIN_SAFE_INTEGER).max(Number.MAX_SAFE_INTEGER);
-
-export const errorTextSchema = z.string().max(LIMITS.errorLength, `must be at most ${LIMITS.errorLength} characters`);
-
-export function describeIssues(error: z.ZodError, limit = 3): string {
-  return error.issues
-    .slice(0, limit)
-    .map((issue) => `${issue.path.length > 0 ? issue.path.map(String).join('.') : 'value'}: ${issue.message}`)
-    .join('; ');
+function fail(message: string): never {
+  throw new Problem(message);
 }
 
-/** Parses `value` or throws INVALID_INPUT naming `what`. */
-export function check<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
-  const result = schema.safeParse(value);
-  if (!result.success) throw new StorageError('INVALID_INPUT', `Invalid ${what}: ${describeIssues(result.error)}`);
-  return result.data;
+function text(min: number, max: number): Rule<string> {
+  return (value) => {
+    if (typeof value !== 'string') fail('must be a string');
+    if (value.length < min) fail('must not be empty');
+    if (value.length > max) fail(`must be at most ${max} characters`);
+    return value;
+  };
+}
+
+export const idRule = text(1, LIMITS.idLength);
+export const modelIdRule = text(1, LIMITS.modelIdLength);
+export const systemPromptRule = text(0, LIMITS.systemPromptLength);
+export const contentRule = text(0, LIMITS.contentLength);
+export const errorTextRule = text(0, LIMITS.errorLength);
+
+/** Whitespace runs become one space, ends are trimmed; then 1 to 500 characters. */
+export const titleRule: Rule<string> = (value) => {
+  if (typeof value !== 'string') fail('must be a string');
+  return text(1, LIMITS.titleLength)(value.replace(/\s+/gu, ' ').trim());
+};
+
+function record<V>(valueRule: (value: unknown, key: string) => V): Rule<Record<string, V>> {
+  return (value) => {
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) fail('must be an object');
+    const entries = Object.entries(value);
+    if (entries.length > LIMITS.recordKeys) fail(`must have at most ${LIMITS.recordKeys} entries`);
+    const out: Record<string, V> = {};
+    for (const [key, entry] of entries) {
+      if (key.length === 0 || key.length > LIMITS.recordKeyLength) fail(`names must be 1 to ${LIMITS.recordKeyLength} characters`);
+      out[key] = valueRule(entry, key);
+    }
+    return out;
+  };
+}
+
+const finiteNumber = (value: unknown, key: string): number => {
+  if (typeof value !== 'number' || !Number.isFinite(value)) fail(`${key} must be a finite number`);
+  return value;
+};
+
+export const samplingRule: Rule<SamplingParams> = record(finiteNumber);
+
+export const statsRule: Rule<MessageStats> = record((value, key) => {
+  if (typeof value === 'string') {
+    if (value.length > LIMITS.statsStringLength) fail(`${key} must be at most ${LIMITS.statsStringLength} characters`);
+    return value;
+  }
+  return finiteNumber(value, key);
+});
+
+export const seedRule: Rule<number> = (value) => {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value)) fail('must be a whole number');
+  return value;
+};
+
+/** Applies `rule` or throws INVALID_INPUT naming `what`. */
+export function check<T>(rule: Rule<T>, value: unknown, what: string): T {
+  try {
+    return rule(value);
+  } catch (error) {
+    if (error instanceof Problem) throw new StorageError('INVALID_INPUT', `Invalid ${what}: ${error.message}`);
+    throw error;
+  }
 }
 
 /** Like `check`, for optional-or-null fields: undefined stays undefined, null stays null. */
-export function checkNullable<T>(schema: z.ZodType<T>, value: unknown, what: string): T | null | undefined {
+export function checkNullable<T>(rule: Rule<T>, value: unknown, what: string): T | null | undefined {
   if (value === undefined || value === null) return value;
-  return check(schema, value, what);
+  return check(rule, value, what);
 }
 
-/** Parses JSON we wrote ourselves (sampling, stats); a damaged value reads as null, never throws. */
-export function parseJsonColumn<T>(text: string | null): T | null {
-  if (text === null) return null;
+/** Parses JSON we wrote ourselves (sampling, stats; SQLite checks json_valid on write). */
+export function parseJsonColumn<T>(json: string | null): T | null {
+  if (json === null) return null;
   try {
-    return JSON.parse(text) as T;
+    return JSON.parse(json) as T;
   } catch {
     return null;
   }

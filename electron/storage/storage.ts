@@ -313,9 +313,15 @@ export class Storage {
     return `${JSON.stringify(this.exportJson(options), null, 2)}\n`;
   }
 
-  /** Imports an export file's text: all or nothing (IMPORT_MALFORMED / IMPORT_UNSUPPORTED_VERSION / CONFLICT). */
-  importJson(text: string, options: ImportOptions = {}): ImportResult {
-    return this.#guard(() => importJson(this.#writer, text, options ?? {}));
+  /**
+   * Imports an export file's text: all or nothing (IMPORT_MALFORMED / IMPORT_UNSUPPORTED_VERSION
+   * / CONFLICT). Async because the file validator (zod) is loaded on first use.
+   */
+  async importJson(text: string, options: ImportOptions = {}): Promise<ImportResult> {
+    this.#assertOpen();
+    const { parseExportFile } = await import('./import-file.ts');
+    const file = parseExportFile(text);
+    return this.#guard(() => importJson(this.#writer, file, options ?? {}));
   }
 
   // ---- maintenance ----
