@@ -1,0 +1,184 @@
+// The app's lifecycle, wired from the pieces beside it. Electron's modules are passed in
+// (index.ts passes the real ones, the tests pass fakes), so the order of things, which matters
+// a great deal in Electron, can be tested without the binary:
+//
+//   before ready: single-instance lock, the renderer sandbox for every window, the privileged
+//                 app:// scheme, guards for every webContents that will ever be created;
+//   on ready:     permissions denied, app:// served from the renderer folder, the model host
+//                 client (utilityProcess), the contract's IPC handlers, then the window;
+//   later:        a second launch focuses the first window; quitting removes the handlers and
+//                 stops the model host.
+import type { BrowserWindowConstructorOptions, CustomScheme } from 'electron';
+import { ModelHostClient } from '../services/model-host-client.ts';
+import { resolveAppPaths, type AppPaths } from './app-paths.ts';
+import { registerAppScheme, serveAppProtocol } from './app-protocol.ts';
+import { registerContractHandlers, type AppServices, type ContractBinding } from './contract-handlers.ts';
+import { createExternalLinkOpener, type ConfirmDialog, type ConfirmOptions, type ExternalOpener } from './external-links.ts';
+import { TrustedWindows, type IpcMainLike } from './ipc-validation.ts';
+import { utilityHostSpawner, type ForkUtilityProcess } from './model-host-process.ts';
+import { createSecureWindow, denyAllPermissions, guardAllWebContents, type GuardableWebContents, type LockableSession, type SecureWindow } from './window-security.ts';
+import { loadWindowState, trackWindowState, type Rectangle, type TrackableWindow } from './window-state.ts';
+
+/** The parts of BrowserWindow the app uses (what createSecureWindow and trackWindowState need, and focus). */
+export interface AppWindow extends Omit<SecureWindow, 'on'>, Omit<TrackableWindow, 'on'> {
+  on(event: 'closed', listener: () => void): unknown;
+  on(event: 'resize' | 'move' | 'maximize' | 'unmaximize' | 'close', listener: () => void): unknown;
+  focus(): void;
+  restore(): void;
+}
+
+/** The parts of Electron's `app` used here. */
+export interface AppLike {
+  readonly isPackaged: boolean;
+  enableSandbox(): void;
+  requestSingleInstanceLock(): boolean;
+  whenReady(): Promise<void>;
+  quit(): void;
+  exit(code?: number): void;
+  getPath(name: 'userData'): string;
+  getAppPath(): string;
+  on(event: 'second-instance', listener: () => void): unknown;
+  on(event: 'window-all-closed', listener: () => void): unknown;
+  on(event: 'activate', listener: () => void): unknown;
+  on(event: 'will-quit', listener: () => void): unknown;
+  on(event: 'web-contents-created', listener: (event: unknown, contents: GuardableWebContents) => void): unknown;
+}
+
+export interface ElectronApi<W extends AppWindow> {
+  app: AppLike;
+  /** `(options) => new BrowserWindow(options)` */
+  createWindow(options: BrowserWindowConstructorOptions): W;
+  ipcMain: IpcMainLike;
+  protocol: {
+    registerSchemesAsPrivileged(schemes: CustomScheme[]): void;
+    handle(scheme: string, handler: (request: Request) => Response | Promise<Response>): void;
+  };
+  /** Only valid after ready: `() => session.defaultSession`. */
+  defaultSession(): LockableSession;
+  /** Only valid after ready: `() => screen.getAllDisplays().map((d) => d.workArea)`. */
+  workAreas(): Rectangle[];
+  dialog: {
+    showMessageBox(window: W, options: ConfirmOptions): Promise<{ response: number }>;
+    showMessageBox(options: ConfirmOptions): Promise<{ response: number }>;
+    showErrorBox(title: string, content: string): void;
+  };
+  shell: ExternalOpener;
+  /** `(entry, args, options) => utilityProcess.fork(entry, args, options)` */
+  forkUtilityProcess: ForkUtilityProcess;
+  /** `process.resourcesPath` */
+  resourcesPath: string;
+  platform: NodeJS.Platform;
+  /** Allow DevTools (development runs only). */
+  devTools?: boolean;
+  /** Defaults to contract-handlers.ts; replaceable in tests. */
+  registerContractHandlers?: (binding: ContractBinding) => () => void;
+  log?: (message: string, detail?: unknown) => void;
+}
+
+export interface RunningApp<W extends AppWindow> {
+  /** Settles once the first window was created (or the start failed and the app is exiting). */
+  readonly ready: Promise<void>;
+  readonly trust: TrustedWindows;
+  mainWindow(): W | null;
+  services(): AppServices | null;
+}
+
+/** Returns null when another instance already runs (this one then quits). */
+export function runApp<W extends AppWindow>(electron: ElectronApi<W>): RunningApp<W> | null {
+  const { app } = electron;
+  const log = electron.log ?? ((message: string, detail?: unknown) => console.error(`[jielong] ${message}`, detail ?? ''));
+
+  if (!app.requestSingleInstanceLock()) {
+    app.quit();
+    return null;
+  }
+  app.enableSandbox();
+  registerAppScheme(electron.protocol);
+
+  const trust = new TrustedWindows();
+  let mainWindow: W | null = null;
+  let paths: AppPaths | null = null;
+  let services: AppServices | null = null;
+
+  // Dialogs for links belong to the window that asked (modal on it).
+  const dialog: ConfirmDialog = {
+    showMessageBox: (options) => (mainWindow ? electron.dialog.showMessageBox(mainWindow, options) : electron.dialog.showMessageBox(options)),
+  };
+  const openExternal = createExternalLinkOpener({ dialog, shell: electron.shell });
+  guardAllWebContents(app, { openExternal: (url) => void openExternal(url) });
+
+  const openWindow = (): W => {
+    if (!paths) throw new Error('The window was requested before the app was ready');
+    const { state } = loadWindowState(paths.windowState, electron.workAreas());
+    const window = createSecureWindow({
+      createWindow: electron.createWindow,
+      preload: paths.preload,
+      trust,
+      state,
+      devTools: electron.devTools ?? false,
+    });
+    trackWindowState(window, paths.windowState);
+    window.on('closed', () => {
+      if (mainWindow === window) mainWindow = null;
+    });
+    mainWindow = window;
+    return window;
+  };
+
+  const showWindow = () => {
+    if (!paths) return; // a second launch before ready: the window is about to appear anyway
+    const window = mainWindow ?? openWindow();
+    if (window.isMinimized()) window.restore();
+    window.focus();
+  };
+
+  app.on('second-instance', showWindow);
+  app.on('activate', () => {
+    if (paths && !mainWindow) openWindow();
+  });
+  app.on('window-all-closed', () => {
+    if (electron.platform !== 'darwin') app.quit();
+  });
+
+  const ready = app.whenReady().then(
+    () => {
+      try {
+        paths = resolveAppPaths({
+          userData: app.getPath('userData'),
+          appPath: app.getAppPath(),
+          resourcesPath: electron.resourcesPath,
+          isPackaged: app.isPackaged,
+        });
+        denyAllPermissions(electron.defaultSession());
+        serveAppProtocol(electron.protocol, paths.rendererRoot);
+        const hostClient = new ModelHostClient(utilityHostSpawner({ fork: electron.forkUtilityProcess, entry: paths.modelHostEntry }));
+        services = { hostClient, paths, openExternal };
+        const unregister = (electron.registerContractHandlers ?? registerContractHandlers)({ ipcMain: electron.ipcMain, trust, services });
+        app.on('will-quit', () => {
+          unregister();
+          hostClient.stop();
+        });
+        openWindow();
+      } catch (error) {
+        fail(error);
+      }
+    },
+    (error: unknown) => fail(error),
+  );
+
+  function fail(error: unknown): void {
+    log('Jielong could not start', error);
+    try {
+      electron.dialog.showErrorBox('Jielong could not start', error instanceof Error ? error.message : String(error));
+    } finally {
+      app.exit(1);
+    }
+  }
+
+  return {
+    ready,
+    trust,
+    mainWindow: () => mainWindow,
+    services: () => services,
+  };
+}
