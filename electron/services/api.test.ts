@@ -1,0 +1,75 @@
+// Every call refuses malformed input with a typed error and nothing ever throws past the
+// dispatch: a property-based fuzz over the whole contract.
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CALL_NAMES } from '../shared/contract.ts';
+import { createAppServices, type AppServices } from './app-services.ts';
+
+const KNOWN_CODES = /^[a-z_]+$/;
+
+describe('dispatch', () => {
+  let dataDir: string;
+  let app: AppServices;
+  let spawned = 0;
+
+  beforeAll(async () => {
+    dataDir = await mkdtemp(path.join(os.tmpdir(), 'jielong-api-'));
+    app = createAppServices({
+      dataDir,
+      bundledModelsDir: path.join(dataDir, 'no-models'),
+      spawnHost: () => {
+        spawned++;
+        throw new Error('the fuzz must not start a model host');
+      },
+    });
+  });
+  afterAll(async () => {
+    await app.close();
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  it('answers every call, valid or not, with a CallResult and a typed error', async () => {
+    const anyInput = fc.oneof(
+      fc.anything(),
+      fc.record({ id: fc.oneof(fc.string(), fc.integer()), title: fc.oneof(fc.string(), fc.constant(null)) }),
+      fc.record({ conversationId: fc.string(), content: fc.string() }),
+      fc.record({ query: fc.string({ unit: 'grapheme' }), limit: fc.integer(), offset: fc.integer() }),
+      fc.record({ sampling: fc.dictionary(fc.string(), fc.oneof(fc.double(), fc.string())) }),
+      fc.record({ text: fc.string() }),
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom(...CALL_NAMES), anyInput, async (name, input) => {
+        const result = await app.dispatch(name, input);
+        expect(typeof result.ok).toBe('boolean');
+        if (!result.ok) {
+          expect(result.error.code).toMatch(KNOWN_CODES);
+          expect(result.error.message.length).toBeGreaterThan(0);
+        }
+      }),
+      { numRuns: 1500 },
+    );
+    expect(spawned).toBe(0);
+  });
+
+  it('refuses unknown calls and names the problem in malformed input', async () => {
+    expect(await app.dispatch('conversations.drop', {})).toMatchObject({ ok: false, error: { code: 'unknown_call' } });
+    expect(await app.dispatch(42, {})).toMatchObject({ ok: false, error: { code: 'unknown_call' } });
+    expect(await app.dispatch('__proto__', {})).toMatchObject({ ok: false, error: { code: 'unknown_call' } });
+    expect(await app.dispatch('conversations.rename', { id: 'x', title: '' })).toMatchObject({ ok: false, error: { code: 'invalid_input', message: expect.stringMatching(/title/) } });
+    expect(await app.dispatch('conversations.rename', { id: 'x', title: 'ok', extra: 1 })).toMatchObject({ ok: false, error: { code: 'invalid_input', message: expect.stringMatching(/unknown field extra/) } });
+    expect(await app.dispatch('chat.send', { conversationId: 'x', content: '   ' })).toMatchObject({ ok: false, error: { code: 'invalid_input', message: expect.stringMatching(/empty/) } });
+    expect(await app.dispatch('conversations.updateSettings', { id: 'x', sampling: { temperature: -1 } })).toMatchObject({ ok: false, error: { code: 'invalid_input', message: expect.stringMatching(/temperature/) } });
+    expect(await app.dispatch('conversations.rename', { id: 'missing', title: 'ok' })).toMatchObject({ ok: false, error: { code: 'not_found' } });
+    expect(await app.dispatch('conversations.importJson', { text: '{"format":"nope"}' })).toMatchObject({ ok: false, error: { code: 'import_malformed' } });
+  });
+
+  it('settings round-trip and refuse bad values', async () => {
+    const updated = await app.dispatch('settings.update', { theme: 'dark', language: 'zh-CN' });
+    expect(updated).toMatchObject({ ok: true, value: { theme: 'dark', language: 'zh-CN' } });
+    expect(await app.dispatch('settings.update', { theme: 'purple' })).toMatchObject({ ok: false, error: { code: 'invalid_input' } });
+    expect(await app.dispatch('settings.get', {})).toMatchObject({ ok: true, value: { theme: 'dark' } });
+  });
+});

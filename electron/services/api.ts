@@ -1,0 +1,84 @@
+// The contract's calls bound to the services, and the one entry both transports use:
+// `dispatch(name, input)` validates the name and the input against the contract, runs the
+// handler, and always answers a CallResult — a refusal or a failure is a typed error, never
+// an exception that escapes into Electron's IPC or the WebSocket.
+import { z } from 'zod';
+import { calls, type ApiErrorShape, type CallName, type CallOutput, type CallResult } from '../shared/contract.ts';
+import { ModelHostError } from '../shared/model-host-error.ts';
+import { describeIssues } from '../shared/model-host-protocol.ts';
+import { StorageError, type Storage } from '../storage/index.ts';
+import type { ChatService } from './chat-service.ts';
+import type { ModelService } from './model-service.ts';
+import type { SettingsService } from './settings-service.ts';
+
+export interface Services {
+  storage: Storage;
+  chat: ChatService;
+  models: ModelService;
+  settings: SettingsService;
+}
+
+type Handlers = { [N in CallName]: (input: z.output<(typeof calls)[N]>) => CallOutput<N> | Promise<CallOutput<N>> };
+
+export function createHandlers({ storage, chat, models, settings }: Services): Handlers {
+  return {
+    'conversations.list': (input) => storage.listConversations({ ...input }),
+    'conversations.create': (input) => storage.createConversation(input),
+    'conversations.rename': ({ id, title }) => storage.renameConversation(id, title),
+    'conversations.pin': ({ id, pinned }) => storage.setPinned(id, pinned),
+    'conversations.updateSettings': ({ id, ...change }) => storage.updateConversationSettings(id, change),
+    'conversations.delete': ({ id }) => {
+      const active = chat.activeAnswer;
+      if (active?.conversationId === id) chat.stop({ conversationId: id });
+      return storage.softDeleteConversation(id);
+    },
+    'conversations.restore': ({ id }) => storage.restoreConversation(id),
+    'conversations.search': ({ query, ...page }) => storage.search(query, page),
+    'conversations.exportMarkdown': ({ id }) => (id ? storage.exportMarkdown(id) : storage.exportAllMarkdown()),
+    'conversations.exportJson': ({ ids }) => storage.exportJsonText(ids ? { conversationIds: ids } : {}),
+    'conversations.importJson': ({ text }) => storage.importJson(text),
+    'messages.activePath': ({ conversationId }) => storage.loadActivePath(conversationId),
+    'messages.siblings': ({ messageId }) => storage.getSiblings(messageId),
+    'messages.select': ({ messageId }) => storage.selectMessage(messageId),
+    'chat.send': (input) => chat.send(input),
+    'chat.stop': (input) => chat.stop(input),
+    'chat.regenerate': (input) => chat.regenerate(input),
+    'chat.editAndResend': (input) => chat.editAndResend(input),
+    'models.list': () => models.list(),
+    'models.status': () => models.getStatus(),
+    'models.load': ({ modelId }) => models.load(modelId),
+    'models.unload': () => models.unload(),
+    'settings.get': () => settings.get(),
+    'settings.update': (patch) => settings.update(patch),
+  };
+}
+
+export type Dispatch = (name: unknown, input: unknown) => Promise<CallResult<unknown>>;
+
+export function createDispatch(handlers: Handlers): Dispatch {
+  return async (name, input) => {
+    if (typeof name !== 'string' || !Object.hasOwn(calls, name)) {
+      return { ok: false, error: { code: 'unknown_call', message: `Unknown call ${JSON.stringify(String(name)).slice(0, 80)}` } };
+    }
+    const callName = name as CallName;
+    const parsed = calls[callName].safeParse(input ?? {});
+    if (!parsed.success) return { ok: false, error: { code: 'invalid_input', message: `${callName}: ${describeIssues(parsed.error)}` } };
+    try {
+      const handler = handlers[callName] as (input: unknown) => unknown;
+      return { ok: true, value: await handler(parsed.data) };
+    } catch (error) {
+      return { ok: false, error: toApiError(error) };
+    }
+  };
+}
+
+/** A failure as the renderer sees it: a stable code and a message a person can read. */
+export function toApiError(error: unknown): ApiErrorShape {
+  if (error instanceof ModelHostError) return { code: error.code, message: error.message };
+  if (error instanceof StorageError) {
+    const code = error.code === 'NOT_FOUND' ? 'not_found' : error.code === 'INVALID_INPUT' ? 'invalid_input' : error.code === 'CORRUPT' ? 'storage_corrupt' : error.code.toLowerCase();
+    return { code, message: error.message };
+  }
+  if (error instanceof z.ZodError) return { code: 'invalid_input', message: describeIssues(error) };
+  return { code: 'internal', message: error instanceof Error ? error.message : String(error) };
+}

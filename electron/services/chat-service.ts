@@ -1,0 +1,176 @@
+// A conversation turn from the user's words to the stored answer. The user message is
+// committed before generation starts; the answer is begun as `streaming`, its text flushed
+// to the database in batches as it grows, and marked complete, interrupted (stop, host crash)
+// or error at the end. Nothing said by either side is lost on the way.
+import { randomInt } from 'node:crypto';
+import type { GenerationStarted, Message } from '../shared/chat-types.ts';
+import { ModelHostError } from '../shared/model-host-error.ts';
+import { SAMPLING_LIMITS, samplingParamsSchema, type ChatMessage, type SamplingParams } from '../shared/model-host-protocol.ts';
+import type { Storage } from '../storage/index.ts';
+import { StorageError } from '../storage/index.ts';
+import type { EventBus } from './event-bus.ts';
+import type { Generation, ModelHostClient } from './model-host-client.ts';
+import type { ModelService } from './model-service.ts';
+import type { SettingsService } from './settings-service.ts';
+
+interface ActiveAnswer {
+  conversationId: string;
+  messageId: string;
+  generation: Generation | null;
+  stopRequested: boolean;
+  finished: Promise<void>;
+}
+
+export class ChatService {
+  private active: ActiveAnswer | null = null;
+
+  constructor(
+    private readonly storage: Storage,
+    private readonly host: ModelHostClient,
+    private readonly models: ModelService,
+    private readonly settings: SettingsService,
+    private readonly events: EventBus,
+  ) {}
+
+  /** The answer being generated, if any (one at a time: the model host runs one request). */
+  get activeAnswer(): { conversationId: string; messageId: string } | null {
+    return this.active ? { conversationId: this.active.conversationId, messageId: this.active.messageId } : null;
+  }
+
+  /** Settles when the current answer (if any) has been stored in its final state. */
+  async idle(): Promise<void> {
+    await this.active?.finished;
+  }
+
+  async send(input: { conversationId: string; content: string }): Promise<GenerationStarted> {
+    this.assertIdle();
+    const model = await this.models.ready();
+    this.storage.getConversation(input.conversationId); // NOT_FOUND before anything is written
+    const userMessage = this.storage.appendUserMessage({ conversationId: input.conversationId, content: input.content });
+    return this.answer(input.conversationId, userMessage, model.modelId);
+  }
+
+  async regenerate(input: { messageId: string }): Promise<GenerationStarted> {
+    this.assertIdle();
+    const old = this.storage.getMessage(input.messageId);
+    if (old.role !== 'assistant' || old.parentId === null) {
+      throw new StorageError('INVALID_INPUT', 'Only an answer can be regenerated');
+    }
+    const model = await this.models.ready();
+    const question = this.storage.getMessage(old.parentId);
+    return this.answer(old.conversationId, question, model.modelId);
+  }
+
+  async editAndResend(input: { messageId: string; content: string }): Promise<GenerationStarted> {
+    this.assertIdle();
+    const original = this.storage.getMessage(input.messageId);
+    if (original.role !== 'user') throw new StorageError('INVALID_INPUT', 'Only a message you wrote can be edited');
+    const model = await this.models.ready();
+    const userMessage = this.storage.appendUserMessage({ conversationId: original.conversationId, content: input.content, parentId: original.parentId });
+    return this.answer(original.conversationId, userMessage, model.modelId);
+  }
+
+  stop(input: { conversationId: string }): { stopped: boolean } {
+    const active = this.active;
+    if (!active || active.conversationId !== input.conversationId) return { stopped: false };
+    active.stopRequested = true;
+    active.generation?.cancel();
+    return { stopped: true };
+  }
+
+  private assertIdle(): void {
+    if (this.active) {
+      throw new ModelHostError('busy', 'An answer is still being written: stop it or wait for it to finish');
+    }
+  }
+
+  /** Begins the answer under `question` and streams it; resolves once it has begun. */
+  private answer(conversationId: string, question: Message, modelId: string): GenerationStarted {
+    const conversation = this.storage.getConversation(conversationId);
+    const settings = this.settings.get();
+    const params = this.samplingFor(conversation.sampling, settings.defaultSampling);
+    const writer = this.storage.beginAssistantMessage({ conversationId, parentId: question.id, modelId, sampling: params, seed: params.seed ?? null });
+    const messageId = writer.messageId;
+
+    const path = this.storage.loadActivePath(conversationId).messages;
+    const history: ChatMessage[] = [];
+    const systemPrompt = conversation.systemPrompt ?? settings.defaultSystemPrompt;
+    if (systemPrompt.trim()) history.push({ role: 'system', content: systemPrompt });
+    for (const message of path) {
+      if (message.id === messageId) break;
+      if (message.content.length > 0) history.push({ role: message.role, content: message.content });
+    }
+
+    let resolveFinished!: () => void;
+    const active: ActiveAnswer = {
+      conversationId,
+      messageId,
+      generation: null,
+      stopRequested: false,
+      finished: new Promise<void>((resolve) => (resolveFinished = resolve)),
+    };
+    this.active = active;
+
+    const generation = this.host.generate({
+      messages: history,
+      params,
+      candidates: settings.candidates,
+      onPrefill: (event) =>
+        this.events.emit('generation.prefill', {
+          conversationId,
+          messageId,
+          promptTokens: event.promptTokens,
+          cachedTokens: event.cachedTokens,
+          droppedMessages: event.droppedMessages,
+        }),
+      onToken: (event) => {
+        if (event.text) writer.append(event.text);
+        this.events.emit('generation.token', {
+          conversationId,
+          messageId,
+          text: event.text,
+          tokenId: event.tokenId,
+          probability: event.probability,
+          ...(event.candidates ? { candidates: event.candidates } : {}),
+        });
+      },
+    });
+    active.generation = generation;
+    if (active.stopRequested) generation.cancel();
+
+    generation.done
+      .then((stats) => {
+        const status = stats.stopReason === 'cancelled' ? 'interrupted' : 'complete';
+        writer.finish({ status, stats: { ...stats } });
+        this.models.markHealthy();
+        this.events.emit('generation.done', { conversationId, messageId, status, stats });
+      })
+      .catch((error: unknown) => {
+        const failure = error instanceof ModelHostError ? error : new ModelHostError('generation_failed', String(error));
+        // A crash keeps what was said as `interrupted`; anything else is an `error` with its reason.
+        const status = failure.code === 'host_exited' ? 'interrupted' : 'error';
+        try {
+          writer.finish({ status, ...(status === 'error' ? { error: failure.message } : {}) });
+        } catch {
+          // The storage reports its own failure (e.g. corruption) on the next call.
+        }
+        this.events.emit('generation.error', { conversationId, messageId, code: failure.code, message: failure.message });
+      })
+      .finally(() => {
+        if (this.active === active) this.active = null;
+        resolveFinished();
+      });
+
+    return { conversationId, userMessage: question, assistantMessage: writer.message };
+  }
+
+  /** The conversation's settings over the app's defaults, with a seed picked when none is set. */
+  private samplingFor(stored: Record<string, number | undefined> | null, defaults: Omit<SamplingParams, 'seed'>): SamplingParams {
+    const merged: Record<string, unknown> = { ...defaults };
+    for (const [key, value] of Object.entries(stored ?? {})) if (value !== undefined) merged[key] = value;
+    merged['seed'] ??= randomInt(0, SAMPLING_LIMITS.seed);
+    const parsed = samplingParamsSchema.safeParse(merged);
+    if (!parsed.success) throw new StorageError('INVALID_INPUT', `This conversation's sampling settings are invalid: ${parsed.error.issues[0]?.message ?? 'unknown problem'}`);
+    return parsed.data;
+  }
+}

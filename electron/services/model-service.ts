@@ -1,0 +1,174 @@
+// Which model is loaded, and keeping it loaded: loads through the host client, restarts the
+// host to switch models (killing the process is the only way all of a model's memory comes
+// back), and after a host crash restarts it with backoff and reloads the same model so the
+// next message works.
+import { readdir, readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
+import type { ModelStatus, ModelSummary } from '../shared/chat-types.ts';
+import { ModelHostError } from '../shared/model-host-error.ts';
+import { dtypeSchema, type LoadedModelInfo, type ModelDtype } from '../shared/model-host-protocol.ts';
+import type { EventBus } from './event-bus.ts';
+import type { ModelHostClient } from './model-host-client.ts';
+
+/** Where models come from: the bundled demo for now, the download registry later. */
+export interface ModelSource {
+  list(): Promise<ModelSummary[]>;
+  /** The folder and dtype to load for a model id; throws a ModelHostError('model_not_found') for an unknown id. */
+  resolve(modelId: string): Promise<{ modelDir: string; dtype: ModelDtype }>;
+}
+
+/** Models in folders that carry a `jielong.json` manifest (the bundled demo model). */
+export class ManifestFolderSource implements ModelSource {
+  constructor(
+    private readonly root: string,
+    private readonly origin: ModelSummary['source'],
+  ) {}
+
+  async list(): Promise<ModelSummary[]> {
+    const entries = await readdir(this.root, { withFileTypes: true }).catch(() => []);
+    const models: ModelSummary[] = [];
+    for (const entry of entries) {
+      if (!entry.isDirectory()) continue;
+      const summary = await this.read(entry.name).catch(() => null);
+      if (summary) models.push(summary);
+    }
+    return models;
+  }
+
+  async resolve(modelId: string): Promise<{ modelDir: string; dtype: ModelDtype }> {
+    const models = await this.list();
+    const model = models.find((m) => m.id === modelId);
+    if (!model) throw new ModelHostError('model_not_found', `No installed model has the id ${modelId}`);
+    return { modelDir: path.join(this.root, this.folderOf.get(modelId)!), dtype: model.dtypes[0]! };
+  }
+
+  private readonly folderOf = new Map<string, string>();
+
+  private async read(folder: string): Promise<ModelSummary> {
+    const dir = path.join(this.root, folder);
+    const manifest = JSON.parse(await readFile(path.join(dir, 'jielong.json'), 'utf8')) as Record<string, unknown>;
+    const dtypes = dtypeSchema.array().min(1).parse(manifest['dtypes']);
+    const id = typeof manifest['id'] === 'string' ? manifest['id'] : folder;
+    this.folderOf.set(id, folder);
+    return {
+      id,
+      name: typeof manifest['name'] === 'string' ? manifest['name'] : folder,
+      description: typeof manifest['description'] === 'string' ? manifest['description'] : '',
+      dtypes,
+      contextLength: typeof manifest['contextLength'] === 'number' ? manifest['contextLength'] : null,
+      sizeBytes: await folderSize(dir),
+      source: this.origin,
+    };
+  }
+}
+
+async function folderSize(dir: string): Promise<number> {
+  let total = 0;
+  for (const entry of await readdir(dir, { withFileTypes: true, recursive: true })) {
+    if (entry.isFile()) total += (await stat(path.join(entry.parentPath, entry.name))).size;
+  }
+  return total;
+}
+
+export interface ModelServiceOptions {
+  /** Delays before each restart attempt after a crash; the last repeats are not tried. */
+  restartBackoffMs?: readonly number[];
+}
+
+const DEFAULT_BACKOFF_MS = [200, 1000, 3000, 10_000];
+
+export class ModelService {
+  private status: ModelStatus = { state: 'none', modelId: null, progress: null, info: null, error: null };
+  /** Settles when the current load (or crash recovery) ends. */
+  private pending: Promise<void> | null = null;
+  private crashesInARow = 0;
+  private readonly backoff: readonly number[];
+
+  constructor(
+    private readonly host: ModelHostClient,
+    private readonly source: ModelSource,
+    private readonly events: EventBus,
+    options: ModelServiceOptions = {},
+  ) {
+    this.backoff = options.restartBackoffMs ?? DEFAULT_BACKOFF_MS;
+    host.onUnexpectedExit((error) => this.recover(error));
+  }
+
+  list(): Promise<ModelSummary[]> {
+    return this.source.list();
+  }
+
+  getStatus(): ModelStatus {
+    return structuredClone(this.status);
+  }
+
+  async load(modelId: string): Promise<ModelStatus> {
+    await this.pending?.catch(() => undefined);
+    const run = this.loadNow(modelId, this.status.modelId !== null && this.status.state !== 'none');
+    this.pending = run;
+    await run.finally(() => {
+      if (this.pending === run) this.pending = null;
+    });
+    return this.getStatus();
+  }
+
+  async unload(): Promise<ModelStatus> {
+    await this.pending?.catch(() => undefined);
+    // A fresh process, not host.unload(): only that gives all the memory back.
+    this.host.stop();
+    this.setStatus({ state: 'none', modelId: null, progress: null, info: null, error: null });
+    return this.getStatus();
+  }
+
+  /** The loaded model, waiting for a load or a crash recovery in progress. */
+  async ready(): Promise<{ modelId: string; info: LoadedModelInfo }> {
+    await this.pending?.catch(() => undefined);
+    const { state, modelId, info, error } = this.status;
+    if (state === 'ready' && modelId && info) return { modelId, info };
+    throw new ModelHostError('not_loaded', error ? `No model is loaded: ${error.message}` : 'No model is loaded: choose one in the model picker');
+  }
+
+  /** Called when an answer finished normally: the host is healthy again. */
+  markHealthy(): void {
+    this.crashesInARow = 0;
+  }
+
+  private async loadNow(modelId: string, restartFirst: boolean): Promise<void> {
+    this.setStatus({ state: 'loading', modelId, progress: 0, info: null, error: null });
+    try {
+      const { modelDir, dtype } = await this.source.resolve(modelId);
+      if (restartFirst) await this.host.restart();
+      const info = await this.host.load({ modelDir, dtype }, (event) => {
+        this.events.emit('models.progress', { modelId, file: event.file, progress: event.progress });
+      });
+      this.setStatus({ state: 'ready', modelId, progress: 100, info, error: null });
+    } catch (error) {
+      const failure = error instanceof ModelHostError ? error : new ModelHostError('load_failed', String(error));
+      this.setStatus({ state: 'error', modelId, progress: null, info: null, error: { code: failure.code, message: failure.message } });
+      throw failure;
+    }
+  }
+
+  private recover(crash: ModelHostError): void {
+    const modelId = this.status.modelId;
+    if (!modelId || this.status.state === 'none') return;
+    const attempt = this.crashesInARow++;
+    if (attempt >= this.backoff.length) {
+      this.setStatus({ state: 'error', modelId, progress: null, info: null, error: { code: crash.code, message: `${crash.message}; it kept stopping, so it was not restarted again` } });
+      return;
+    }
+    this.setStatus({ state: 'loading', modelId, progress: 0, info: null, error: { code: crash.code, message: crash.message } });
+    const run = new Promise<void>((resolve) => setTimeout(resolve, this.backoff[attempt])).then(() => this.loadNow(modelId, false));
+    this.pending = run;
+    run
+      .catch(() => undefined)
+      .finally(() => {
+        if (this.pending === run) this.pending = null;
+      });
+  }
+
+  private setStatus(status: ModelStatus): void {
+    this.status = status;
+    this.events.emit('models.status', this.getStatus());
+  }
+}

@@ -1,0 +1,156 @@
+// The one contract between the renderer and the main side: every call with the schema of its
+// input, every event with the schema of its payload. The preload (Electron IPC) and the
+// browser host (WebSocket) are two transports of this same contract, and the services behind
+// them are the same code. Inputs are validated on the main side with these schemas; outputs
+// come from our own code and are typed, not re-validated.
+import { z } from 'zod';
+import type {
+  ActivePath,
+  AppSettings,
+  Conversation,
+  ConversationPage,
+  GenerationStarted,
+  ImportResult,
+  ModelStatus,
+  ModelSummary,
+  SearchPage,
+  Siblings,
+} from './chat-types.ts';
+import { samplingParamsSchema, tokenCandidateSchema, generationStatsSchema, hostErrorCodeSchema } from './model-host-protocol.ts';
+
+const id = z.string().min(1, 'an id is required').max(128);
+const title = z.string().trim().min(1, 'the title must not be empty').max(500);
+const content = z.string().max(1_000_000, 'the message is longer than 1,000,000 characters');
+const systemPrompt = z.string().max(100_000).nullable();
+/** Stored per conversation: every field optional, unknown ones refused. */
+const conversationSampling = samplingParamsSchema.partial().strict().nullable();
+const pageLimit = z.number().int().min(1).max(500);
+
+export const settingsSchema = z
+  .object({
+    theme: z.enum(['system', 'light', 'dark']),
+    /** null: follow the system language. */
+    language: z.enum(['en', 'zh-CN']).nullable(),
+    /** How many next-token candidates each token event carries (0 hides the visualisation). */
+    candidates: z.number().int().min(0).max(10),
+    defaultSampling: samplingParamsSchema.omit({ seed: true }),
+    defaultSystemPrompt: z.string().max(100_000),
+  })
+  .strict();
+
+/** Every call: its input schema. The output type is in `CallOutputs`. */
+export const calls = {
+  'conversations.list': z.object({ limit: pageLimit.optional(), cursor: z.string().max(256).nullable().optional() }).strict(),
+  'conversations.create': z
+    .object({ title: title.optional(), systemPrompt: systemPrompt.optional(), sampling: conversationSampling.optional(), modelId: id.nullable().optional() })
+    .strict(),
+  'conversations.rename': z.object({ id, title }).strict(),
+  'conversations.pin': z.object({ id, pinned: z.boolean() }).strict(),
+  'conversations.updateSettings': z
+    .object({ id, systemPrompt: systemPrompt.optional(), sampling: conversationSampling.optional(), modelId: id.nullable().optional() })
+    .strict(),
+  /** Moves to the trash; `conversations.restore` undoes it. */
+  'conversations.delete': z.object({ id }).strict(),
+  'conversations.restore': z.object({ id }).strict(),
+  'conversations.search': z.object({ query: z.string().max(1000), limit: pageLimit.optional(), offset: z.number().int().min(0).max(1_000_000).optional() }).strict(),
+  /** Markdown of one conversation's active path, or of all when `id` is omitted. */
+  'conversations.exportMarkdown': z.object({ id: id.optional() }).strict(),
+  /** Our versioned JSON format, with whole trees; all conversations when `ids` is omitted. */
+  'conversations.exportJson': z.object({ ids: z.array(id).max(100_000).optional() }).strict(),
+  'conversations.importJson': z.object({ text: z.string().max(512 * 1024 * 1024) }).strict(),
+  'messages.activePath': z.object({ conversationId: id }).strict(),
+  'messages.siblings': z.object({ messageId: id }).strict(),
+  /** Makes the active path go through this message (switching alternates, opening a search hit). */
+  'messages.select': z.object({ messageId: id }).strict(),
+  'chat.send': z.object({ conversationId: id, content: content.refine((text) => text.trim().length > 0, 'the message is empty') }).strict(),
+  'chat.stop': z.object({ conversationId: id }).strict(),
+  /** A new answer to the same question, as a sibling of `messageId` (an assistant message). */
+  'chat.regenerate': z.object({ messageId: id }).strict(),
+  /** A new user message beside `messageId` (a user message), then its answer. */
+  'chat.editAndResend': z.object({ messageId: id, content: content.refine((text) => text.trim().length > 0, 'the message is empty') }).strict(),
+  'models.list': z.object({}).strict(),
+  'models.status': z.object({}).strict(),
+  'models.load': z.object({ modelId: id }).strict(),
+  'models.unload': z.object({}).strict(),
+  'settings.get': z.object({}).strict(),
+  'settings.update': settingsSchema.partial().strict(),
+} as const;
+
+export type CallName = keyof typeof calls;
+export type CallInput<N extends CallName> = z.input<(typeof calls)[N]>;
+
+export interface CallOutputs {
+  'conversations.list': ConversationPage;
+  'conversations.create': Conversation;
+  'conversations.rename': Conversation;
+  'conversations.pin': Conversation;
+  'conversations.updateSettings': Conversation;
+  'conversations.delete': Conversation;
+  'conversations.restore': Conversation;
+  'conversations.search': SearchPage;
+  'conversations.exportMarkdown': string;
+  'conversations.exportJson': string;
+  'conversations.importJson': ImportResult;
+  'messages.activePath': ActivePath;
+  'messages.siblings': Siblings;
+  'messages.select': ActivePath;
+  'chat.send': GenerationStarted;
+  'chat.stop': { stopped: boolean };
+  'chat.regenerate': GenerationStarted;
+  'chat.editAndResend': GenerationStarted;
+  'models.list': ModelSummary[];
+  'models.status': ModelStatus;
+  'models.load': ModelStatus;
+  'models.unload': ModelStatus;
+  'settings.get': AppSettings;
+  'settings.update': AppSettings;
+}
+export type CallOutput<N extends CallName> = CallOutputs[N];
+
+/** Every event pushed to the renderer: its payload schema (validated in tests, typed everywhere). */
+export const events = {
+  'generation.token': z
+    .object({
+      conversationId: id,
+      messageId: id,
+      text: z.string(),
+      tokenId: z.number().int(),
+      probability: z.number(),
+      candidates: z.array(tokenCandidateSchema).optional(),
+    })
+    .strict(),
+  'generation.prefill': z
+    .object({ conversationId: id, messageId: id, promptTokens: z.number().int(), cachedTokens: z.number().int(), droppedMessages: z.number().int() })
+    .strict(),
+  'generation.done': z.object({ conversationId: id, messageId: id, status: z.enum(['complete', 'interrupted']), stats: generationStatsSchema }).strict(),
+  'generation.error': z.object({ conversationId: id, messageId: id, code: z.string(), message: z.string() }).strict(),
+  'models.progress': z.object({ modelId: id, file: z.string(), progress: z.number() }).strict(),
+  'models.status': z.custom<ModelStatus>(),
+} as const;
+
+export type EventName = keyof typeof events;
+export type EventPayload<N extends EventName> = z.output<(typeof events)[N]>;
+
+export const CALL_NAMES = Object.keys(calls) as CallName[];
+export const EVENT_NAMES = Object.keys(events) as EventName[];
+
+/** Codes of the errors a call can answer; storage and host codes pass through as they are. */
+export const apiErrorCodeSchema = z.union([
+  z.enum(['invalid_input', 'unknown_call', 'not_found', 'busy', 'no_model', 'storage_corrupt', 'internal']),
+  hostErrorCodeSchema,
+  z.string(),
+]);
+
+/** What every call answers, over either transport: never a thrown exception. */
+export type CallResult<T> = { ok: true; value: T } | { ok: false; error: ApiErrorShape };
+export interface ApiErrorShape {
+  code: string;
+  message: string;
+}
+
+/** The function table the preload exposes and the browser client implements. */
+export type JielongApi = {
+  [N in CallName]: (input: CallInput<N>) => Promise<CallOutput<N>>;
+} & {
+  on<N extends EventName>(event: N, listener: (payload: EventPayload<N>) => void): () => void;
+};
