@@ -42,6 +42,8 @@ export default tseslint.config(
   { files: ['electron/shared/**'], rules: forbid(['main', 'preload', 'server', 'services', 'storage', 'model-host'], ['electron', 'node:', ...nodeBuiltins]) },
   // The model host knows nothing of conversations or UI.
   { files: ['electron/model-host/**'], rules: forbid(['main', 'preload', 'server', 'services', 'storage'], ['electron', 'better-sqlite3']) },
+  // Model files on disk (folder checks, layouts): plain Node shared by the model host and the services.
+  { files: ['electron/model-files/**'], rules: forbid(['main', 'preload', 'server', 'services', 'storage', 'model-host'], ['electron']) },
   // Storage knows nothing of models.
   { files: ['electron/storage/**'], rules: forbid(['main', 'preload', 'server', 'services', 'model-host'], ['electron', '@huggingface/transformers', 'onnxruntime-node']) },
   // Services are plain Node: no electron; they reach the model host only through its client and the protocol.

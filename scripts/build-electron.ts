@@ -65,7 +65,7 @@ function bundles(root: string, outDir: string, minify: boolean): Bundle[] {
     legalComments: 'none',
     metafile: true,
   };
-  return [
+  const list: Bundle[] = [
     {
       entry: 'electron/main/index.ts',
       output: 'electron/main.cjs',
@@ -81,7 +81,8 @@ function bundles(root: string, outDir: string, minify: boolean): Bundle[] {
       output: 'electron/model-host.cjs',
       options: { ...common, platform: 'node', target: NODE_TARGET, external: [...EXTERNALS] },
     },
-  ].map((bundle) => ({
+  ];
+  return list.map((bundle) => ({
     ...bundle,
     options: { ...bundle.options, entryPoints: [path.join(root, bundle.entry)], outfile: path.join(outDir, bundle.output) },
   }));

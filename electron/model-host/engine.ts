@@ -17,9 +17,9 @@ import {
   type SamplingParams,
   type StopReason,
 } from '../shared/model-host-protocol.ts';
+import { checkModelFolder } from '../model-files/model-folder-check.ts';
 import { IncrementalDetokenizer } from './incremental-detokenizer.ts';
 import { PromptCache } from './kv-cache.ts';
-import { checkModelFolder } from './model-folder-check.ts';
 import { fitPrompt } from './prompt-window.ts';
 import { sampleToken, SeededRandom } from './sampler.ts';
 
