@@ -1,0 +1,90 @@
+// npm run serve -- [--port N] [--data-dir DIR] [--host ADDR --allow-non-loopback]
+// Starts the same services as the Electron app and serves the renderer to a browser tab.
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { fileURLToPath } from 'node:url';
+import { createAppServices } from '../services/app-services.ts';
+import { nodeHostSpawner } from '../services/node-host-process.ts';
+import { startBrowserHost } from './browser-host.ts';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+const USAGE = `Usage: npm run serve -- [--port N] [--data-dir DIR] [--host ADDR] [--allow-non-loopback] [--no-model]
+  --port N               port on 127.0.0.1 (default 5858; 0 picks a free one)
+  --data-dir DIR         where conversations and settings live (default ${defaultDataDir()})
+  --host ADDR            address to listen on (default 127.0.0.1; loopback only unless...)
+  --allow-non-loopback   ...this is given: anyone who can reach ADDR and has the token sees your chats
+  --no-model             do not load the bundled demo model at start`;
+
+function defaultDataDir(): string {
+  const base = process.env['XDG_DATA_HOME'] ?? path.join(os.homedir(), process.platform === 'win32' ? 'AppData/Roaming' : '.local/share');
+  return path.join(base, 'jielong-browser-host');
+}
+
+function fail(message: string): never {
+  console.error(`${message}\n\n${USAGE}`);
+  process.exit(2);
+}
+
+async function main(): Promise<void> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      options: {
+        port: { type: 'string', default: '5858' },
+        'data-dir': { type: 'string' },
+        host: { type: 'string', default: '127.0.0.1' },
+        'allow-non-loopback': { type: 'boolean', default: false },
+        'no-model': { type: 'boolean', default: false },
+        'renderer-dir': { type: 'string' },
+        help: { type: 'boolean', default: false },
+      },
+      strict: true,
+    }));
+  } catch (error) {
+    fail((error as Error).message);
+  }
+  if (values.help) {
+    console.log(USAGE);
+    return;
+  }
+  const port = Number(values.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) fail(`--port must be a whole number from 0 to 65535, not ${values.port}`);
+
+  const services = createAppServices({
+    dataDir: path.resolve(values['data-dir'] ?? defaultDataDir()),
+    bundledModelsDir: path.join(ROOT, 'resources', 'models'),
+    spawnHost: nodeHostSpawner(),
+  });
+  let host;
+  try {
+    host = await startBrowserHost({
+      dispatch: services.dispatch,
+      events: services.events,
+      rendererDir: path.resolve(values['renderer-dir'] ?? path.join(ROOT, 'dist', 'renderer')),
+      port,
+      host: values.host,
+      allowNonLoopback: values['allow-non-loopback'],
+    });
+  } catch (error) {
+    await services.close();
+    fail((error as Error).message);
+  }
+  if (!values['no-model']) await services.loadDefaultModel();
+  // Tests read this line to find the address.
+  console.log(`Jielong is running at ${host.url}`);
+
+  const shutdown = async (): Promise<void> => {
+    await host.close();
+    await services.close();
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void shutdown());
+  process.once('SIGTERM', () => void shutdown());
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? error.message : error);
+  process.exit(1);
+});
