@@ -94,7 +94,11 @@ Module._resolveFilename = function (request, ...rest) { return request === 'elec
 require.cache.electron = { id: 'electron', filename: 'electron', loaded: true, exports: electron };
 `,
     );
-    const run = spawnSync(process.execPath, ['-r', fake, path.join(outDir, 'electron/main.cjs')], { encoding: 'utf8', timeout: 20_000 });
+    const run = spawnSync(process.execPath, ['-r', fake, path.join(outDir, 'electron/main.cjs')], {
+      encoding: 'utf8',
+      timeout: 20_000,
+      env: { ...process.env, NODE_PATH: path.join(PROJECT_ROOT, 'node_modules') }, // see the host test below
+    });
     expect(run.stderr).toBe('');
     const calls = JSON.parse(readFileSync(record, 'utf8')) as string[];
     expect(calls.slice(0, 3)).toEqual([

@@ -74,7 +74,8 @@ function bundles(root: string, outDir: string, minify: boolean): Bundle[] {
     {
       entry: 'electron/preload/preload.ts',
       output: 'electron/preload.cjs',
-      options: { ...common, platform: 'node', target: CHROME_TARGET, external: ['electron'] },
+      // Minified: it is parsed on every page load, and it carries the contract's schemas (zod).
+      options: { ...common, minify: true, platform: 'node', target: CHROME_TARGET, external: ['electron'] },
     },
     {
       entry: 'electron/model-host/main.ts',

@@ -5,13 +5,13 @@
 //   <appPath>/electron/preload.cjs      dist/ in development: both have the same layout,
 //   <appPath>/electron/model-host.cjs   written by scripts/build-electron.ts)
 //   <appPath>/renderer/                 the built renderer, served at app://jielong/
-//   <resources>/models/<demo>           the bundled demo model: extraResources, outside the
-//                                       asar (the host reads it with plain fs and onnxruntime
-//                                       needs real files); in development <project>/resources/models
-//   <userData>/jielong.sqlite3          the database
-//   <userData>/models/                  downloaded models
-//   <userData>/cache/                   transformers.js cache (its default is inside node_modules,
-//                                       which is read-only in the asar)
+//   <resources>/models/                 bundled models, the demo among them: extraResources,
+//                                       outside the asar (the host reads them with plain fs and
+//                                       onnxruntime needs real files); in development
+//                                       <project>/resources/models
+//   <userData>/                         the services' data folder (database, settings)
+//   <userData>/cache/                   for transformers.js's cache (its default is inside
+//                                       node_modules, which is read-only in the asar)
 //   <userData>/window-state.json
 import path from 'node:path';
 
@@ -29,29 +29,29 @@ export interface AppLocation {
 }
 
 export interface AppPaths {
-  userData: string;
-  database: string;
-  modelsDir: string;
+  /** Where the services keep the database and settings (createAppServices' dataDir). */
+  dataDir: string;
   cacheDir: string;
   windowState: string;
   rendererRoot: string;
   preload: string;
   modelHostEntry: string;
+  /** Folder of bundled models, each with its jielong.json manifest. */
+  bundledModelsDir: string;
   demoModelDir: string;
 }
 
 export function resolveAppPaths(location: AppLocation): AppPaths {
   const { userData, appPath } = location;
-  const demoModelsRoot = location.isPackaged ? path.join(location.resourcesPath, 'models') : path.join(appPath, '..', 'resources', 'models');
+  const bundledModelsDir = location.isPackaged ? path.join(location.resourcesPath, 'models') : path.join(appPath, '..', 'resources', 'models');
   return {
-    userData,
-    database: path.join(userData, 'jielong.sqlite3'),
-    modelsDir: path.join(userData, 'models'),
+    dataDir: userData,
     cacheDir: path.join(userData, 'cache'),
     windowState: path.join(userData, 'window-state.json'),
     rendererRoot: path.join(appPath, 'renderer'),
     preload: path.join(appPath, 'electron', 'preload.cjs'),
     modelHostEntry: path.join(appPath, 'electron', 'model-host.cjs'),
-    demoModelDir: path.join(demoModelsRoot, DEMO_MODEL_NAME),
+    bundledModelsDir,
+    demoModelDir: path.join(bundledModelsDir, DEMO_MODEL_NAME),
   };
 }

@@ -4,13 +4,14 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { BrowserWindowConstructorOptions, CustomScheme } from 'electron';
-import { ModelHostClient } from '../services/model-host-client.ts';
+import type { AppServices, AppServicesOptions } from '../services/app-services.ts';
+import { EventBus } from '../services/event-bus.ts';
 import { APP_ENTRY_URL } from './app-origin.ts';
 import { DEMO_MODEL_NAME, resolveAppPaths } from './app-paths.ts';
 import { runApp, type AppWindow, type ElectronApi } from './app.ts';
 import type { ContractBinding } from './contract-handlers.ts';
 import type { ConfirmOptions } from './external-links.ts';
-import { FakeIpcMain, fakeSession, fakeWebContents, type FakeWebContents } from './test-fakes.ts';
+import { FakeIpcMain, fakeInvokeEvent, fakeSession, fakeWebContents, type FakeWebContents } from './test-fakes.ts';
 import { secureWebPreferences } from './window-security.ts';
 
 class FakeWindow extends EventEmitter implements AppWindow {
@@ -106,6 +107,13 @@ function setup(overrides: Partial<ElectronApi<FakeWindow>> = {}, options: { lock
   const dialogCalls: Array<{ parent: FakeWindow | undefined; options: ConfirmOptions }> = [];
   const binding: ContractBinding[] = [];
   const unregister = vi.fn();
+  const serviceOptions: AppServicesOptions[] = [];
+  const fakeServices = {
+    events: new EventBus(),
+    dispatch: vi.fn(async () => ({ ok: true as const, value: null })),
+    loadDefaultModel: vi.fn(async () => undefined),
+    close: vi.fn(async () => undefined),
+  };
   const ipcMain = new FakeIpcMain();
   const electron: ElectronApi<FakeWindow> = {
     app,
@@ -140,6 +148,11 @@ function setup(overrides: Partial<ElectronApi<FakeWindow>> = {}, options: { lock
     forkUtilityProcess: vi.fn(),
     resourcesPath: '/opt/jielong/resources',
     platform: 'linux',
+    createServices: (options) => {
+      app.calls.push('createServices');
+      serviceOptions.push(options);
+      return fakeServices as unknown as AppServices;
+    },
     registerContractHandlers: (b) => {
       app.calls.push('registerContractHandlers');
       binding.push(b);
@@ -149,7 +162,7 @@ function setup(overrides: Partial<ElectronApi<FakeWindow>> = {}, options: { lock
     ...overrides,
   };
   const running = runApp(electron);
-  return { app, electron, running, schemes, handled, session, windows, dialogCalls, binding, unregister, ipcMain };
+  return { app, electron, running, schemes, handled, session, windows, dialogCalls, binding, unregister, ipcMain, serviceOptions, fakeServices };
 }
 
 describe('runApp: before ready', () => {
@@ -171,20 +184,23 @@ describe('runApp: before ready', () => {
 
 describe('runApp: on ready', () => {
   it('denies permissions, serves app://, binds the contract with the services, then opens the secure window', async () => {
-    const { app, running, session, handled, windows, binding } = setup();
+    const { app, running, session, handled, windows, binding, serviceOptions, fakeServices } = setup();
     app.becomeReady();
     await running!.ready;
-    expect(app.calls.slice(3)).toEqual(['ready', 'handle:app', 'registerContractHandlers', 'createWindow']);
+    expect(app.calls.slice(3)).toEqual(['ready', 'handle:app', 'createServices', 'registerContractHandlers', 'createWindow']);
     expect(session.permissionRequestHandler).not.toBeNull();
     expect(session.permissionCheckHandler).not.toBeNull();
     expect(handled.has('app')).toBe(true);
 
     const services = running!.services()!;
+    expect(services).toBe(fakeServices);
     expect(binding[0]!.services).toBe(services);
     expect(binding[0]!.trust).toBe(running!.trust);
-    expect(services.hostClient).toBeInstanceOf(ModelHostClient);
-    expect(services.paths.database).toBe(path.join(userData, 'jielong.sqlite3'));
-    expect(services.paths.demoModelDir).toBe(path.join('/opt/jielong/resources', 'models', DEMO_MODEL_NAME));
+    expect(serviceOptions).toHaveLength(1);
+    expect(serviceOptions[0]!.dataDir).toBe(userData);
+    expect(serviceOptions[0]!.bundledModelsDir).toBe(path.join('/opt/jielong/resources', 'models'));
+    expect(typeof serviceOptions[0]!.spawnHost).toBe('function');
+    expect(fakeServices.loadDefaultModel).toHaveBeenCalledTimes(1);
 
     const [window] = windows;
     expect(windows).toHaveLength(1);
@@ -216,16 +232,24 @@ describe('runApp: on ready', () => {
     expect(windows).toHaveLength(2);
   });
 
-  it('quits when the last window closes (except on macOS), and cleans up on will-quit', async () => {
-    const { app, running, unregister } = setup();
+  it('quits when the last window closes (except on macOS), and holds the quit until the services closed', async () => {
+    const { app, running, unregister, fakeServices } = setup();
     app.becomeReady();
     await running!.ready;
-    const stop = vi.spyOn(running!.services()!.hostClient, 'stop');
     app.emit('window-all-closed');
     expect(app.calls.at(-1)).toBe('quit');
-    app.emit('will-quit');
+    const quitsBefore = app.calls.filter((call) => call === 'quit').length;
+    const willQuit = { preventDefault: vi.fn() };
+    app.emit('will-quit', willQuit);
+    expect(willQuit.preventDefault).toHaveBeenCalledTimes(1);
     expect(unregister).toHaveBeenCalledTimes(1);
-    expect(stop).toHaveBeenCalledTimes(1);
+    expect(fakeServices.close).toHaveBeenCalledTimes(1);
+    await vi.waitFor(() => expect(app.calls.filter((call) => call === 'quit')).toHaveLength(quitsBefore + 1));
+    // The second will-quit (after closing) goes through.
+    const again = { preventDefault: vi.fn() };
+    app.emit('will-quit', again);
+    expect(again.preventDefault).not.toHaveBeenCalled();
+    expect(fakeServices.close).toHaveBeenCalledTimes(1);
 
     const mac = setup({ platform: 'darwin' });
     mac.app.becomeReady();
@@ -264,12 +288,41 @@ describe('runApp: on ready', () => {
 describe('resolveAppPaths', () => {
   it('puts the demo model under resources/models when packaged, and beside dist/ in development', () => {
     const packaged = resolveAppPaths({ userData: '/u', appPath: '/opt/j/resources/app.asar', resourcesPath: '/opt/j/resources', isPackaged: true });
+    expect(packaged.bundledModelsDir).toBe(path.join('/opt/j/resources', 'models'));
     expect(packaged.demoModelDir).toBe(path.join('/opt/j/resources', 'models', DEMO_MODEL_NAME));
+    expect(packaged.dataDir).toBe('/u');
     expect(packaged.preload).toBe(path.join('/opt/j/resources/app.asar', 'electron', 'preload.cjs'));
     expect(packaged.modelHostEntry).toBe(path.join('/opt/j/resources/app.asar', 'electron', 'model-host.cjs'));
     const dev = resolveAppPaths({ userData: '/u', appPath: '/work/main/dist', resourcesPath: '/work/main/node_modules/electron/dist/resources', isPackaged: false });
     expect(dev.demoModelDir).toBe(path.join('/work/main', 'resources', 'models', DEMO_MODEL_NAME));
     expect(dev.rendererRoot).toBe(path.join('/work/main/dist', 'renderer'));
     expect(dev.windowState).toBe(path.join('/u', 'window-state.json'));
+  });
+});
+
+describe('runApp with the real services', () => {
+  it('answers contract calls from its window over IPC, refuses other windows, and closes on quit', async () => {
+    const { app, running, windows, ipcMain } = setup({ createServices: undefined, registerContractHandlers: undefined });
+    app.becomeReady();
+    await running!.ready;
+    const window = windows[0]!;
+    const event = fakeInvokeEvent(window.webContents);
+
+    const created = (await ipcMain.invoke('conversations.create', event, { title: 'Hello from IPC' })) as { ok: boolean; value: { id: string } };
+    expect(created.ok).toBe(true);
+    const listed = await ipcMain.invoke('conversations.list', event);
+    expect(listed).toMatchObject({ ok: true });
+    expect(JSON.stringify(listed)).toContain('Hello from IPC');
+    expect(await ipcMain.invoke('conversations.rename', event, { id: created.value.id, title: '' })).toMatchObject({ ok: false, error: { code: 'invalid_input' } });
+    expect(await ipcMain.invoke('conversations.list', fakeInvokeEvent(fakeWebContents()))).toMatchObject({ ok: false, error: { code: 'forbidden' } });
+
+    // Events the services emit reach the window.
+    running!.services()!.events.emit('models.progress', { modelId: 'tiny', file: 'model.onnx', progress: 5 });
+    expect(window.webContents.sent).toContainEqual({ channel: 'models.progress', args: [{ modelId: 'tiny', file: 'model.onnx', progress: 5 }] });
+
+    const quits = app.calls.filter((call) => call === 'quit').length;
+    app.emit('will-quit', { preventDefault: () => undefined });
+    await vi.waitFor(() => expect(app.calls.filter((call) => call === 'quit')).toHaveLength(quits + 1));
+    expect(ipcMain.handlers.size).toBe(0);
   });
 });

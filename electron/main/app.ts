@@ -4,15 +4,16 @@
 //
 //   before ready: single-instance lock, the renderer sandbox for every window, the privileged
 //                 app:// scheme, guards for every webContents that will ever be created;
-//   on ready:     permissions denied, app:// served from the renderer folder, the model host
-//                 client (utilityProcess), the contract's IPC handlers, then the window;
+//   on ready:     permissions denied, app:// served from the renderer folder, the services
+//                 (storage, and the model host as a utilityProcess), the contract's IPC
+//                 handlers, then the window, then the default model starts loading;
 //   later:        a second launch focuses the first window; quitting removes the handlers and
-//                 stops the model host.
+//                 closes the services (an answer in progress is kept as interrupted).
 import type { BrowserWindowConstructorOptions, CustomScheme } from 'electron';
-import { ModelHostClient } from '../services/model-host-client.ts';
+import { createAppServices, type AppServices, type AppServicesOptions } from '../services/app-services.ts';
 import { resolveAppPaths, type AppPaths } from './app-paths.ts';
 import { registerAppScheme, serveAppProtocol } from './app-protocol.ts';
-import { registerContractHandlers, type AppServices, type ContractBinding } from './contract-handlers.ts';
+import { registerContractHandlers, type ContractBinding } from './contract-handlers.ts';
 import { createExternalLinkOpener, type ConfirmDialog, type ConfirmOptions, type ExternalOpener } from './external-links.ts';
 import { TrustedWindows, type IpcMainLike } from './ipc-validation.ts';
 import { utilityHostSpawner, type ForkUtilityProcess } from './model-host-process.ts';
@@ -40,7 +41,7 @@ export interface AppLike {
   on(event: 'second-instance', listener: () => void): unknown;
   on(event: 'window-all-closed', listener: () => void): unknown;
   on(event: 'activate', listener: () => void): unknown;
-  on(event: 'will-quit', listener: () => void): unknown;
+  on(event: 'will-quit', listener: (event: { preventDefault(): void }) => void): unknown;
   on(event: 'web-contents-created', listener: (event: unknown, contents: GuardableWebContents) => void): unknown;
 }
 
@@ -70,6 +71,8 @@ export interface ElectronApi<W extends AppWindow> {
   platform: NodeJS.Platform;
   /** Allow DevTools (development runs only). */
   devTools?: boolean;
+  /** Defaults to createAppServices; replaceable in tests. */
+  createServices?: (options: AppServicesOptions) => AppServices;
   /** Defaults to contract-handlers.ts; replaceable in tests. */
   registerContractHandlers?: (binding: ContractBinding) => () => void;
   log?: (message: string, detail?: unknown) => void;
@@ -151,14 +154,30 @@ export function runApp<W extends AppWindow>(electron: ElectronApi<W>): RunningAp
         });
         denyAllPermissions(electron.defaultSession());
         serveAppProtocol(electron.protocol, paths.rendererRoot);
-        const hostClient = new ModelHostClient(utilityHostSpawner({ fork: electron.forkUtilityProcess, entry: paths.modelHostEntry }));
-        services = { hostClient, paths, openExternal };
-        const unregister = (electron.registerContractHandlers ?? registerContractHandlers)({ ipcMain: electron.ipcMain, trust, services });
-        app.on('will-quit', () => {
+        const running = (electron.createServices ?? createAppServices)({
+          dataDir: paths.dataDir,
+          bundledModelsDir: paths.bundledModelsDir,
+          spawnHost: utilityHostSpawner({ fork: electron.forkUtilityProcess, entry: paths.modelHostEntry }),
+        });
+        services = running;
+        const unregister = (electron.registerContractHandlers ?? registerContractHandlers)({ ipcMain: electron.ipcMain, trust, services: running });
+        let closed = false;
+        app.on('will-quit', (event) => {
+          if (closed) return;
+          // Hold the quit until the services have closed: the answer being written is kept
+          // (as interrupted), the host is stopped, the database closed.
+          event.preventDefault();
           unregister();
-          hostClient.stop();
+          running
+            .close()
+            .catch((error: unknown) => log('closing the services failed', error))
+            .finally(() => {
+              closed = true;
+              app.quit();
+            });
         });
         openWindow();
+        void running.loadDefaultModel();
       } catch (error) {
         fail(error);
       }

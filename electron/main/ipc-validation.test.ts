@@ -136,10 +136,10 @@ describe('registerValidatedHandler: what may be sent', () => {
     ['a too-long string', [{ text: 'x'.repeat(11) }]],
     ['a negative count', [{ text: 'a', count: -1 }]],
     ['two arguments', [{ text: 'a' }, { text: 'b' }]],
-  ])('refuses %s with invalid_payload', async (_name, args) => {
+  ])('refuses %s with invalid_input', async (_name, args) => {
     const { call, handler, contents } = setup();
     const result = await call(fakeInvokeEvent(contents), ...args);
-    expectError(result, IPC_ERROR.invalidPayload);
+    expectError(result, IPC_ERROR.invalidInput);
     expect(handler).not.toHaveBeenCalled();
   });
 
@@ -287,7 +287,7 @@ describe('registerValidatedHandler: property-based', () => {
           expect(Object.keys(result).sort()).toEqual(['error', 'ok']);
           expect(Object.keys(result.error).sort()).toEqual(['code', 'message']);
           expect(typeof result.error.message).toBe('string');
-          const expected = kind !== 'good' ? IPC_ERROR.forbidden : IPC_ERROR.invalidPayload;
+          const expected = kind !== 'good' ? IPC_ERROR.forbidden : IPC_ERROR.invalidInput;
           expect(result.error.code).toBe(expected);
           expect(handler).not.toHaveBeenCalled();
         }
@@ -328,7 +328,7 @@ describe('sendToAppWindows', () => {
     const ours = fakeWebContents();
     trust.add(ours);
     const log = vi.fn();
-    expectError(sendToAppWindows(trust, 'test:progress', eventSchema, { progress: 101 }, { log }), IPC_ERROR.invalidPayload);
+    expectError(sendToAppWindows(trust, 'test:progress', eventSchema, { progress: 101 }, { log }), IPC_ERROR.invalidInput);
     expect(ours.sent).toEqual([]);
     ours.send = () => {
       throw new Error('render process gone');

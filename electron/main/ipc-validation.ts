@@ -61,8 +61,8 @@ export interface IpcMainLike {
 export const IPC_ERROR = {
   /** The caller is not the main frame of one of our windows showing our origin. */
   forbidden: 'forbidden',
-  /** The payload does not match the channel's schema. */
-  invalidPayload: 'invalid_payload',
+  /** The payload does not match the channel's schema (the contract's code for it, too). */
+  invalidInput: 'invalid_input',
   /** The handler failed in a way it did not describe; details are in the main log only. */
   internal: 'internal',
 } as const;
@@ -258,10 +258,10 @@ async function handleInvoke<S extends z.ZodType, R>(
       return ipcError(IPC_ERROR.forbidden, 'This request did not come from a Jielong window and was refused.');
     }
     if (args.length > 1) {
-      return ipcError(IPC_ERROR.invalidPayload, `${channel} takes one argument; it was given ${args.length}.`);
+      return ipcError(IPC_ERROR.invalidInput, `${channel} takes one argument; it was given ${args.length}.`);
     }
     const parsed = schema.safeParse(args[0]);
-    if (!parsed.success) return ipcError(IPC_ERROR.invalidPayload, `${channel}: ${describeIssues(parsed.error) || 'invalid payload'}`);
+    if (!parsed.success) return ipcError(IPC_ERROR.invalidInput, `${channel}: ${describeIssues(parsed.error) || 'invalid payload'}`);
 
     let value: R;
     try {
@@ -330,11 +330,11 @@ export function sendToAppWindows<S extends z.ZodType>(
 ): IpcResult<EventDelivery> {
   const log = options.log ?? defaultLog;
   try {
-    if (!CHANNEL_NAME.test(channel)) return ipcError(IPC_ERROR.invalidPayload, `Not a valid event channel: ${JSON.stringify(channel)}`);
+    if (!CHANNEL_NAME.test(channel)) return ipcError(IPC_ERROR.invalidInput, `Not a valid event channel: ${JSON.stringify(channel)}`);
     const parsed = schema.safeParse(payload);
     if (!parsed.success) {
       safeLog(log, `not sending ${channel}: ${describeIssues(parsed.error)}`);
-      return ipcError(IPC_ERROR.invalidPayload, `${channel}: ${describeIssues(parsed.error) || 'invalid payload'}`);
+      return ipcError(IPC_ERROR.invalidInput, `${channel}: ${describeIssues(parsed.error) || 'invalid payload'}`);
     }
     const targets = options.only ? (trust.has(options.only) ? [options.only] : []) : trust.list();
     let delivered = 0;
