@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { inTransaction, prepare, type ReadableDB, type WritableDB } from './database.ts';
 import { notFound, StorageError } from './errors.ts';
 import { check, checkNullable, idRule, LIMITS, modelIdRule, parseJsonColumn, samplingRule, systemPromptRule, titleRule } from './schemas.ts';
+import { MAX_CONVERSATION_SEQ } from './message-seq.ts';
 import { indexConversation, indexTitle, unindexConversation, unindexTitle } from './search-index.ts';
 import type { Conversation, ConversationPage, SamplingParams } from './types.ts';
 
@@ -70,7 +71,9 @@ export function createConversation(db: WritableDB, input: NewConversation, now: 
       `INSERT INTO conversations (id, title, created_at, updated_at, pinned, model_id, system_prompt, sampling)
        VALUES (?, ?, ?, ?, 0, ?, ?, ?)`,
     ).run(id, title, now, now, modelId, systemPrompt, sampling === null ? null : JSON.stringify(sampling));
-    indexTitle(db, Number(result.lastInsertRowid), title);
+    const seq = Number(result.lastInsertRowid);
+    if (seq >= MAX_CONVERSATION_SEQ) throw new StorageError('CONFLICT', `This database holds the most conversations it can (${MAX_CONVERSATION_SEQ}).`);
+    indexTitle(db, seq, title);
     return toConversation(conversationRow(db, id) as ConversationRow);
   });
 }

@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { conversationRow, listConversations, toConversation, type ConversationRow } from './conversations.ts';
 import { inTransaction, prepare, type ReadableDB, type WritableDB } from './database.ts';
 import { notFound, StorageError } from './errors.ts';
+import { MAX_CONVERSATION_SEQ } from './message-seq.ts';
 import { insertMessageRow, loadActivePath, toMessage, type MessageRow } from './messages.ts';
 import { indexConversation } from './search-index.ts';
 import type { Conversation, Message, MessageStats, SamplingParams } from './types.ts';
@@ -212,7 +213,7 @@ export function importJson(db: WritableDB, file: ExportFile, options: ImportOpti
 }
 
 function writeConversation(db: WritableDB, conversation: ExportedConversation): void {
-  prepare(
+  const result = prepare(
     db,
     `INSERT INTO conversations (id, title, created_at, updated_at, pinned, deleted_at, model_id, system_prompt, sampling, selected_leaf_id)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -228,10 +229,13 @@ function writeConversation(db: WritableDB, conversation: ExportedConversation): 
     conversation.sampling === null ? null : JSON.stringify(conversation.sampling),
     conversation.selectedLeafId,
   );
+  const conversationSeq = Number(result.lastInsertRowid);
+  if (conversationSeq >= MAX_CONVERSATION_SEQ) throw new StorageError('CONFLICT', `This database holds the most conversations it can (${MAX_CONVERSATION_SEQ}).`);
   for (const message of conversation.messages) {
     insertMessageRow(db, {
       id: message.id,
       conversationId: conversation.id,
+      conversationSeq,
       parentId: message.parentId,
       selectedChildId: message.selectedChildId,
       role: message.role,

@@ -21,6 +21,7 @@ import {
   seedRule,
   statsRule,
 } from './schemas.ts';
+import { messageSeqRange, MESSAGES_PER_CONVERSATION } from './message-seq.ts';
 import { indexMessageText } from './search-index.ts';
 import type { ActivePath, FinalStatus, Message, MessageStats, MessageStatus, PathMessage, Role, SamplingParams, Siblings } from './types.ts';
 
@@ -91,6 +92,7 @@ function resolveParent(db: ReadableDB, conversation: ConversationRow, parentId: 
 interface InsertFields {
   id: string;
   conversationId: string;
+  conversationSeq: number;
   parentId: string | null;
   selectedChildId: string | null;
   role: Role;
@@ -107,12 +109,17 @@ interface InsertFields {
 
 /** Inserts one row; returns its seq (the full-text rowid). Callers keep the tree and index in step. */
 export function insertMessageRow(db: WritableDB, fields: InsertFields): number {
-  const result = prepare(
+  const [low, high] = messageSeqRange(fields.conversationSeq);
+  const last = prepare<[number, number], { seq: number | null }>(db, 'SELECT max(seq) AS seq FROM messages WHERE seq >= ? AND seq < ?').get(low, high);
+  const seq = last?.seq === null || last?.seq === undefined ? low : last.seq + 1;
+  if (seq >= high) throw new StorageError('CONFLICT', `The conversation ${JSON.stringify(fields.conversationId)} has reached ${MESSAGES_PER_CONVERSATION} messages; start a new one.`);
+  prepare(
     db,
-    `INSERT INTO messages (id, conversation_id, parent_id, selected_child_id, role, content, status, error,
+    `INSERT INTO messages (seq, id, conversation_id, parent_id, selected_child_id, role, content, status, error,
                            model_id, sampling, seed, stats, created_at, updated_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   ).run(
+    seq,
     fields.id,
     fields.conversationId,
     fields.parentId,
@@ -128,7 +135,7 @@ export function insertMessageRow(db: WritableDB, fields: InsertFields): number {
     fields.createdAt,
     fields.updatedAt,
   );
-  return Number(result.lastInsertRowid);
+  return seq;
 }
 
 /**
@@ -202,6 +209,7 @@ export function appendUserMessage(db: WritableDB, input: NewUserMessage, now: nu
     const seq = insertMessageRow(db, {
       id,
       conversationId: conversation.id,
+      conversationSeq: conversation.seq,
       parentId,
       selectedChildId: null,
       role: 'user',
@@ -242,6 +250,7 @@ export function beginAssistantMessage(db: WritableDB, input: NewAssistantMessage
     insertMessageRow(db, {
       id,
       conversationId: conversation.id,
+      conversationSeq: conversation.seq,
       parentId,
       selectedChildId: null,
       role: 'assistant',
@@ -331,28 +340,74 @@ export function recoverStreaming(db: WritableDB, now: number): number {
   });
 }
 
-interface PathRow extends MessageRow {
-  sibling_count: number;
-  sibling_index: number;
-}
+/** Columns of a path message, in this order, read with .raw() (arrays are cheaper than objects). */
+const PATH_COLUMNS = 'id, parent_id, role, content, status, error, model_id, sampling, seed, stats, created_at, updated_at';
+type PathTuple = [string, string | null, Role, string, MessageStatus, string | null, string | null, string | null, number | null, string | null, number, number];
 
-/** The messages from the root to `leafId`, each with its place among its siblings. */
-function pathTo(db: ReadableDB, leafId: string): PathMessage[] {
-  const rows = prepare<[string], PathRow>(
-    db,
-    `WITH RECURSIVE path(id, depth) AS (
-       SELECT ?, 0
-       UNION ALL
-       SELECT m.parent_id, path.depth + 1 FROM path JOIN messages m ON m.id = path.id
-       WHERE m.parent_id IS NOT NULL AND path.depth < ${MAX_DEPTH}
-     )
-     SELECT m.*,
-       (SELECT count(*) FROM messages s WHERE s.conversation_id = m.conversation_id AND s.parent_id IS m.parent_id) AS sibling_count,
-       (SELECT count(*) FROM messages s WHERE s.conversation_id = m.conversation_id AND s.parent_id IS m.parent_id AND s.seq < m.seq) AS sibling_index
-     FROM path JOIN messages m ON m.id = path.id
-     ORDER BY path.depth DESC`,
-  ).all(leafId);
-  return rows.map((row) => ({ ...toMessage(row), siblingIndex: row.sibling_index, siblingCount: row.sibling_count }));
+/**
+ * The messages from the root to `leafId`, each with its place among its siblings.
+ *
+ * One range scan over the conversation's block of rows (see MESSAGES_PER_CONVERSATION), oldest
+ * first; sibling counts and positions and the path itself are worked out in memory. This reads
+ * contiguous pages in order, where a recursive CTE pays two random b-tree descents per step of
+ * depth, and rows come back as arrays (.raw()), cheaper than objects.
+ */
+function pathTo(db: ReadableDB, conversationId: string, conversationSeq: number, leafId: string): PathMessage[] {
+  const rows = prepare<[number, number], PathTuple>(db, `SELECT ${PATH_COLUMNS} FROM messages WHERE seq >= ? AND seq < ? ORDER BY seq`)
+    .raw(true)
+    .all(...messageSeqRange(conversationSeq)) as unknown as PathTuple[];
+  const byId = new Map<string, number>();
+  /** Per parent id ('' for roots): how many children seen so far. */
+  const children = new Map<string, number>();
+  const siblingIndex = new Int32Array(rows.length);
+  for (let i = 0; i < rows.length; i += 1) {
+    const row = rows[i] as PathTuple;
+    byId.set(row[0], i);
+    const parent = row[1] ?? '';
+    const seen = children.get(parent) ?? 0;
+    siblingIndex[i] = seen;
+    children.set(parent, seen + 1);
+  }
+
+  const path: number[] = [];
+  for (let at = byId.get(leafId); at !== undefined && path.length <= rows.length; ) {
+    path.push(at);
+    const parent = (rows[at] as PathTuple)[1];
+    at = parent === null ? undefined : byId.get(parent);
+  }
+  path.reverse();
+  // A conversation's answers mostly share one sampling setting: parse each distinct text once.
+  // The shared objects are frozen so no caller can change one message's copy through another.
+  const samplings = new Map<string, SamplingParams>();
+  const sampling = (json: string | null): SamplingParams | null => {
+    if (json === null) return null;
+    let parsed = samplings.get(json);
+    if (parsed === undefined) {
+      parsed = Object.freeze(parseJsonColumn<SamplingParams>(json) ?? {});
+      samplings.set(json, parsed);
+    }
+    return parsed;
+  };
+  return path.map((i) => {
+    const row = rows[i] as PathTuple;
+    return {
+      id: row[0],
+      conversationId,
+      parentId: row[1],
+      role: row[2],
+      content: row[3],
+      status: row[4],
+      error: row[5],
+      modelId: row[6],
+      sampling: sampling(row[7]),
+      seed: row[8],
+      stats: parseJsonColumn<MessageStats>(row[9]),
+      createdAt: row[10],
+      updatedAt: row[11],
+      siblingIndex: siblingIndex[i] as number,
+      siblingCount: children.get(row[1] ?? '') as number,
+    };
+  });
 }
 
 /** The selected branch of a conversation, root first. */
@@ -364,7 +419,7 @@ export function loadActivePath(db: ReadableDB, conversationId: string): ActivePa
     const root = prepare<[string], { id: string }>(db, 'SELECT id FROM messages WHERE conversation_id = ? AND parent_id IS NULL ORDER BY seq DESC LIMIT 1').get(conversation.id);
     leaf = root === undefined ? null : descendToLeaf(db, root.id);
   }
-  return { conversation: toConversation(conversation), messages: leaf === null ? [] : pathTo(db, leaf) };
+  return { conversation: toConversation(conversation), messages: leaf === null ? [] : pathTo(db, conversation.id, conversation.seq, leaf) };
 }
 
 /** The messages that share `messageId`'s parent (roots share the null parent), oldest first. */

@@ -69,8 +69,21 @@ describe('migrations', () => {
     storage.restoreConversation('c-003');
     expect(storage.search('pancake').hits.map((h) => h.messageId)).toEqual(['m-007']);
 
-    // Opening again migrates nothing.
+    // Messages are clustered by conversation, order kept; the index holds exactly the live rows.
     storage.close();
+    const raw = new Database(file, { readonly: true });
+    expect(raw.prepare('SELECT id, seq FROM messages ORDER BY seq').all()).toEqual([
+      { id: 'm-001', seq: 1 * 2 ** 24 },
+      { id: 'm-002', seq: 1 * 2 ** 24 + 1 },
+      { id: 'm-003', seq: 1 * 2 ** 24 + 2 },
+      { id: 'm-004', seq: 1 * 2 ** 24 + 3 },
+      { id: 'm-005', seq: 2 * 2 ** 24 },
+      { id: 'm-006', seq: 2 * 2 ** 24 + 1 },
+      { id: 'm-007', seq: 3 * 2 ** 24 },
+    ]);
+    expect(raw.prepare('SELECT count(*) AS n FROM search_index').get()).toEqual({ n: 3 + 7 });
+    raw.close();
+    // Opening again migrates nothing.
     const again = track(Storage.open(file));
     expect(again.info).toMatchObject({ schemaVersion: LATEST_SCHEMA_VERSION, recoveredStreaming: 0 });
   });

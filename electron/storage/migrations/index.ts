@@ -7,11 +7,12 @@ import { inTransaction, userVersion, type WritableDB } from '../database.ts';
 import { isCorruptionError, NewerSchemaError, StorageError } from '../errors.ts';
 import { migration0001 } from './0001-initial.ts';
 import { migration0002 } from './0002-search.ts';
+import { migration0003 } from './0003-cluster-messages.ts';
 import type { Migration } from './types.ts';
 
 export type { Migration } from './types.ts';
 
-export const MIGRATIONS: readonly Migration[] = [migration0001, migration0002];
+export const MIGRATIONS: readonly Migration[] = [migration0001, migration0002, migration0003];
 
 MIGRATIONS.forEach((migration, index) => {
   if (migration.version !== index + 1) throw new Error(`Migration ${migration.name} has version ${migration.version}, expected ${index + 1}`);
