@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { findTerms, fold, foldWithMap, parseQuery, segmentForIndex } from './search-tokens.ts';
+import { charsForIndex, findTerms, fold, foldWithMap, parseQuery, segmentForIndex } from './search-tokens.ts';
 
 describe('segmentForIndex', () => {
   it('rewrites CJK runs as overlapping bigrams plus the last character and leaves other text alone', () => {
@@ -8,6 +8,12 @@ describe('segmentForIndex', () => {
     expect(segmentForIndex('我')).toBe(' 我 ');
     expect(segmentForIndex('カタカナとひらがな')).toBe(' カタ タカ カナ ナと とひ ひら らが がな な ');
     expect(segmentForIndex('𠀀𠀁')).toBe(' 𠀀𠀁 𠀁 ');
+  });
+
+  it('lists each CJK character once for the chars column', () => {
+    expect(charsForIndex('模型GPT大模型，好')).toBe('模 型 大 好');
+    expect(charsForIndex('no CJK here')).toBe('');
+    expect(charsForIndex('𠀀x𠀀')).toBe('𠀀');
   });
 });
 
@@ -28,7 +34,8 @@ describe('parseQuery', () => {
   it('turns CJK runs into phrases of bigrams; one character becomes a prefix', () => {
     expect(parseQuery('模型').match).toBe('"模型"');
     expect(parseQuery('语言模型').match).toBe('"语言 言模 模型"');
-    expect(parseQuery('型').match).toBe('"型"*');
+    expect(parseQuery('型').match).toBe('chars : "型"');
+    expect(parseQuery('GPT型').match).toBe('"GPT 型"*');
     expect(parseQuery('GPT模型').match).toBe('"GPT 模型"');
     expect(parseQuery('模型GPT').match).toBe('"模型 型 GPT"*');
     expect(parseQuery('型GPT').match).toBe('"型 GPT"*');

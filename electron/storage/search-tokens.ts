@@ -9,8 +9,10 @@
 //
 // A query is rewritten the same way into a phrase of bigrams, which matches exactly where the
 // query is a substring of a run. The trailing single character lets a one-character query
-// (型*) and a CJK run followed by Latin text (型GPT -> "型 gpt") match too. The index stores
-// only the tokens (a contentless table); snippets are cut from the original text in JS.
+// inside a longer word ("GPT型*") and a CJK run followed by Latin text (型GPT -> "型 gpt")
+// match too. A query that is a lone CJK character searches the `chars` column instead (see
+// charsForIndex). The index stores only the tokens (a contentless table); snippets are cut
+// from the original text in JS.
 
 const CJK_CLASS = '\\p{Script=Han}\\p{Script=Hiragana}\\p{Script=Katakana}\\p{Script=Hangul}\\p{Script=Bopomofo}\\u30FC\\u3005\\u3006';
 const CJK_RUN = new RegExp(`[${CJK_CLASS}]+`, 'gu');
@@ -37,6 +39,17 @@ function runTokens(run: string): string[] {
 /** The text the FTS index sees for `text`: CJK runs rewritten as bigrams plus their last character. */
 export function segmentForIndex(text: string): string {
   return text.replace(CJK_RUN, (run) => ` ${runTokens(run).join(' ')} `);
+}
+
+/**
+ * The `chars` column: each distinct CJK character of `text`, once. A query of one CJK
+ * character matches it exactly instead of expanding the prefix 数* over every bigram that
+ * starts with 数 (hundreds of terms on a large database).
+ */
+export function charsForIndex(text: string): string {
+  const chars = new Set<string>();
+  for (const run of text.match(CJK_RUN) ?? []) for (const char of run) chars.add(char);
+  return [...chars].join(' ');
 }
 
 /** A term to highlight in the original text, already case- and accent-folded. */
@@ -86,6 +99,11 @@ export function parseQuery(query: string): ParsedQuery {
     const last = pieces[pieces.length - 1] as string;
     const lastChars = Array.from(last);
     const lastIsCjk = isCjk(lastChars[0] as string);
+    if (pieces.length === 1 && lastIsCjk && lastChars.length === 1) {
+      // A lone CJK character: the chars column has every one, as a token of its own.
+      phrases.push(`chars : "${last}"`);
+      return;
+    }
     const isLastWord = wordIndex === words.length - 1;
     const prefix = lastIsCjk ? lastChars.length === 1 : isLastWord && endsOpen && lastChars.length >= 3;
     if (prefix && !lastIsCjk) (terms[terms.length - 1] as HighlightTerm).prefix = true;
