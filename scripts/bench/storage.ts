@@ -1,0 +1,182 @@
+// npm run bench:storage — the conversation database at scale.
+//
+// Seeds 1,000,000 messages over 10,000 conversations (synthetic text from a fixed seed, with
+// some Chinese; one conversation is a single branch of 10,000 messages), then measures:
+//   search_p50_ms / search_p95_ms   100 varied queries (first page of 20, snippets included)
+//   active_path_10k_load_ms         median load of the 10,000-message branch
+//   append_batches_per_s            streamed-text batches committed per second (synchronous=FULL)
+// Prints one JSON object per line: {"machine": {...}} first, then {"figure": NAME, "value": N}.
+// Progress goes to stderr.
+//
+// Flags: --db PATH (keep the database there; reused if already seeded), --messages N,
+// --conversations N, --chain N (smaller runs), --keep (keep the temporary database).
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import Database from 'better-sqlite3';
+import { Storage } from '../../electron/storage/storage.ts';
+import { CHINESE_WORDS, makeCorpus, prng } from './storage-corpus.ts';
+import { seedDatabase } from './storage-seed.ts';
+
+const { values: args } = parseArgs({
+  options: {
+    db: { type: 'string' },
+    messages: { type: 'string', default: '1000000' },
+    conversations: { type: 'string', default: '10000' },
+    chain: { type: 'string', default: '10000' },
+    keep: { type: 'boolean', default: false },
+  },
+});
+const MESSAGES = Number(args.messages);
+const CONVERSATIONS = Number(args.conversations);
+const CHAIN = Number(args.chain);
+const SEED = 20_240_601;
+
+const log = (line: string) => process.stderr.write(`${line}\n`);
+const figure = (name: string, value: number) => console.log(JSON.stringify({ figure: name, value: Number(value.toFixed(3)) }));
+
+function machine(): Record<string, unknown> {
+  let cpu = os.cpus()[0]?.model ?? 'unknown';
+  try {
+    const line = fs.readFileSync('/proc/cpuinfo', 'utf8').split('\n').find((l) => l.startsWith('model name'));
+    if (line !== undefined) cpu = line.split(':')[1]?.trim() ?? cpu;
+  } catch {
+    // not Linux
+  }
+  const probe = new Database(':memory:');
+  const sqlite = (probe.prepare('SELECT sqlite_version() AS v').get() as { v: string }).v;
+  probe.close();
+  return {
+    cpu,
+    cores: os.availableParallelism(),
+    memory_gib: Number((os.totalmem() / 2 ** 30).toFixed(1)),
+    memory_free_gib: Number((os.freemem() / 2 ** 30).toFixed(1)),
+    platform: `${os.platform()} ${os.release()}`,
+    node: process.version,
+    sqlite,
+  };
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] as number;
+}
+
+/** 100 queries across the frequency spectrum, two-word, prefix, Chinese 1-4 characters, mixed, and misses. */
+function benchQueries(words: string[]): { warmup: string[]; timed: string[] } {
+  const rand = prng(7);
+  const pick = <T>(list: readonly T[]): T => list[Math.floor(rand() * list.length)] as T;
+  const common = words.slice(0, 150);
+  const mid = words.slice(200, 2_000);
+  const rare = words.slice(2_000);
+  const two = CHINESE_WORDS.filter((w) => w.length === 2);
+  const longer = CHINESE_WORDS.filter((w) => w.length >= 3); // 注意力, 上下文
+  const timed: string[] = [];
+  for (let i = 0; i < 25; i += 1) timed.push(`${common[i * 6] as string} `);
+  for (let i = 0; i < 10; i += 1) timed.push(`${pick(mid)} `);
+  for (let i = 0; i < 10; i += 1) timed.push(`${pick(rare)} `);
+  for (let i = 0; i < 15; i += 1) timed.push(`${pick(common)} ${pick(mid)} `);
+  for (let i = 0; i < 5; i += 1) timed.push(pick(mid).slice(0, 4)); // still typing: a prefix
+  for (let i = 0; i < 15; i += 1) timed.push(two[(i * 5) % two.length] as string);
+  timed.push(...longer.slice(0, 2), '注意力机制');
+  for (let i = 0; i < 3; i += 1) timed.push(`${pick(two)}${pick(two)}`);
+  timed.push('模', '学', '天', '数');
+  timed.push('model 模型', 'cache 缓存', 'search 搜索', 'data 数据', 'token 生成');
+  timed.push('zzyzx', 'qwertyuiop ', '不存在的词', 'the zzyzx', '模型 qwertyuiop');
+  const warmup = Array.from({ length: 20 }, (_, i) => (i % 3 === 0 ? pick(two) : `${pick(mid)} `));
+  return { warmup, timed };
+}
+
+async function main(): Promise<void> {
+  console.log(JSON.stringify({ machine: machine() }));
+  const keepDir = args.db !== undefined || args.keep === true;
+  const file = args.db !== undefined ? path.resolve(args.db) : path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'jielong-bench-storage-')), 'bench.db');
+
+  let chainId: string;
+  let words: string[];
+  const existing = fs.existsSync(file) ? new Database(file, { readonly: true, fileMustExist: true }) : null;
+  const reuse =
+    existing !== null &&
+    (existing.prepare("SELECT id FROM conversations WHERE title = 'The very long conversation'").get() as { id: string } | undefined) !== undefined &&
+    (existing.prepare("SELECT count(*) AS n FROM messages m JOIN conversations c ON c.id = m.conversation_id WHERE c.title <> 'append bench'").get() as { n: number }).n === MESSAGES;
+  if (reuse && existing !== null) {
+    chainId = (existing.prepare("SELECT id FROM conversations WHERE title = 'The very long conversation'").get() as { id: string }).id;
+    existing.close();
+    words = makeCorpus(SEED).words;
+    log(`reusing the seeded database at ${file}`);
+  } else {
+    existing?.close();
+    if (existing !== null) throw new Error(`${file} exists but is not a seeded bench database of ${MESSAGES} messages; remove it or pick another path`);
+    log(`seeding ${MESSAGES.toLocaleString('en')} messages over ${CONVERSATIONS.toLocaleString('en')} conversations into ${file}`);
+    const seeded = seedDatabase(file, { conversations: CONVERSATIONS, messages: MESSAGES, chainLength: CHAIN, seed: SEED, log });
+    log(`seeded ${seeded.messages.toLocaleString('en')} messages in ${seeded.conversations.toLocaleString('en')} conversations in ${seeded.seconds.toFixed(1)} s`);
+    figure('seed_s', seeded.seconds);
+    chainId = seeded.chainConversationId;
+    words = seeded.corpus.words;
+  }
+
+  const openStarted = performance.now();
+  const storage = Storage.open(file);
+  figure('open_ms', performance.now() - openStarted);
+  figure('messages', MESSAGES);
+  figure('conversations', CONVERSATIONS);
+
+  // Search.
+  const { warmup, timed } = benchQueries(words);
+  for (const query of warmup) storage.search(query);
+  const times: Array<{ query: string; ms: number; hits: number }> = [];
+  for (const query of timed) {
+    const started = performance.now();
+    const page = storage.search(query, { limit: 20 });
+    times.push({ query, ms: performance.now() - started, hits: page.hits.length });
+  }
+  const sorted = times.map((t) => t.ms).sort((a, b) => a - b);
+  figure('search_p50_ms', percentile(sorted, 50));
+  figure('search_p95_ms', percentile(sorted, 95));
+  figure('search_max_ms', sorted[sorted.length - 1] as number);
+  log(`slowest queries: ${[...times].sort((a, b) => b.ms - a.ms).slice(0, 6).map((t) => `${JSON.stringify(t.query)} ${t.ms.toFixed(1)} ms (${t.hits} hits)`).join(', ')}`);
+  log(`queries with no hit: ${times.filter((t) => t.hits === 0).map((t) => JSON.stringify(t.query)).join(' ')}`);
+
+  // The 10,000-message branch.
+  const first = storage.loadActivePath(chainId);
+  if (first.messages.length !== CHAIN) throw new Error(`the long conversation has ${first.messages.length} messages on its path, expected ${CHAIN}`);
+  const loads: number[] = [];
+  for (let i = 0; i < 20; i += 1) {
+    const started = performance.now();
+    storage.loadActivePath(chainId);
+    loads.push(performance.now() - started);
+  }
+  loads.sort((a, b) => a - b);
+  figure('active_path_10k_load_ms', percentile(loads, 50));
+  figure('active_path_10k_load_max_ms', loads[loads.length - 1] as number);
+
+  // Streaming appends: every batch is a committed transaction (fsync with synchronous=FULL).
+  const conversation = storage.createConversation({ title: 'append bench' });
+  storage.appendUserMessage({ conversationId: conversation.id, content: 'write a long answer' });
+  let batches = 0;
+  const writer = storage.beginAssistantMessage({ conversationId: conversation.id }, { maxChunks: 16, onCommit: () => (batches += 1) });
+  const appendStarted = performance.now();
+  let tokens = 0;
+  while (performance.now() - appendStarted < 3_000) {
+    writer.append(`tok${tokens % 100} `);
+    tokens += 1;
+  }
+  const elapsed = (performance.now() - appendStarted) / 1000;
+  writer.finish({ status: 'complete' });
+  figure('append_batches_per_s', batches / elapsed);
+  figure('append_tokens_per_s', tokens / elapsed);
+  // Leave the database as seeded, so a later run with --db can reuse it.
+  storage.softDeleteConversation(conversation.id);
+  storage.purgeConversation(conversation.id);
+
+  storage.close();
+  const size = fs.statSync(file).size + (fs.existsSync(`${file}-wal`) ? fs.statSync(`${file}-wal`).size : 0);
+  figure('db_size_mb', size / 2 ** 20);
+  if (!keepDir) fs.rmSync(path.dirname(file), { recursive: true, force: true });
+  else log(`database kept at ${file}`);
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exitCode = 1;
+});
