@@ -130,3 +130,17 @@ require.cache.electron = { id: 'electron', filename: 'electron', loaded: true, e
     }
   });
 });
+
+describe('build:electron --for-packaging', () => {
+  it('removes dist/node_modules and its lockfile, and only with the flag', async () => {
+    const { mkdirSync, existsSync } = await import('node:fs');
+    mkdirSync(path.join(outDir, 'node_modules', 'better-sqlite3'), { recursive: true });
+    writeFileSync(path.join(outDir, 'package-lock.json'), '{}');
+    await buildElectron({ outDir, log: () => undefined });
+    expect(existsSync(path.join(outDir, 'node_modules', 'better-sqlite3'))).toBe(true);
+    await buildElectron({ outDir, log: () => undefined, forPackaging: true });
+    expect(existsSync(path.join(outDir, 'node_modules'))).toBe(false);
+    expect(existsSync(path.join(outDir, 'package-lock.json'))).toBe(false);
+    expect(existsSync(path.join(outDir, 'electron', 'main.cjs'))).toBe(true);
+  });
+});

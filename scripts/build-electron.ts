@@ -33,6 +33,12 @@ export interface BuildElectronOptions {
   /** Default: <projectRoot>/dist */
   outDir?: string;
   minify?: boolean;
+  /**
+   * Also remove dist/node_modules (and its lockfile), so electron-builder installs the
+   * production dependencies afresh, built for Electron, instead of rebuilding whatever a
+   * development run left there (`--for-packaging`).
+   */
+  forPackaging?: boolean;
   log?: (message: string) => void;
 }
 
@@ -132,8 +138,13 @@ export async function buildElectron(options: BuildElectronOptions = {}): Promise
   const root = options.projectRoot ?? PROJECT_ROOT;
   const outDir = options.outDir ?? path.join(root, 'dist');
   const log = options.log ?? ((message: string) => console.log(message));
-  // Only our own output is replaced; dist/renderer and dist/node_modules are left alone.
+  // Only our own output is replaced; dist/renderer (and dist/node_modules, unless packaging)
+  // are left alone.
   rmSync(path.join(outDir, 'electron'), { recursive: true, force: true });
+  if (options.forPackaging) {
+    rmSync(path.join(outDir, 'node_modules'), { recursive: true, force: true });
+    rmSync(path.join(outDir, 'package-lock.json'), { force: true });
+  }
   mkdirSync(path.join(outDir, 'electron'), { recursive: true });
 
   const files: BuiltFile[] = [];
@@ -169,7 +180,7 @@ function isBuiltin(name: string): boolean {
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
-  buildElectron().catch((error: unknown) => {
+  buildElectron({ forPackaging: process.argv.includes('--for-packaging') }).catch((error: unknown) => {
     console.error(error instanceof Error ? error.message : error);
     process.exitCode = 1;
   });

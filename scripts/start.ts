@@ -78,14 +78,30 @@ async function prepareNativeModules(appDir: string): Promise<void> {
   const oldBuild = path.join(source, 'build');
   cpSync(source, target, { recursive: true, filter: (file) => file !== oldBuild && !file.startsWith(oldBuild + path.sep) });
   const { rebuild } = await import('@electron/rebuild');
-  await rebuild({
-    buildPath: appDir,
-    projectRootPath: appDir,
-    electronVersion,
-    arch: process.arch,
-    onlyModules: ['better-sqlite3'],
-    force: true,
-  });
+  // node-gyp takes its headers from npm_config_nodedir when that is set (npm passes a user's
+  // `nodedir` setting to every script), which would compile against Node's headers instead of
+  // Electron's. Unset it for the rebuild.
+  const saved = { lower: process.env.npm_config_nodedir, upper: process.env.NPM_CONFIG_NODEDIR };
+  delete process.env.npm_config_nodedir;
+  delete process.env.NPM_CONFIG_NODEDIR;
+  try {
+    await rebuild({
+      buildPath: appDir,
+      projectRootPath: appDir,
+      electronVersion,
+      arch: process.arch,
+      onlyModules: ['better-sqlite3'],
+      force: true,
+    });
+  } finally {
+    if (saved.lower !== undefined) process.env.npm_config_nodedir = saved.lower;
+    if (saved.upper !== undefined) process.env.NPM_CONFIG_NODEDIR = saved.upper;
+  }
+  const { electronAbi, nativeModulesWithWrongAbi } = await import('./electron-after-pack.mjs');
+  const wrong = nativeModulesWithWrongAbi(target, electronAbi());
+  if (wrong.length > 0) {
+    throw new Error(`better-sqlite3 was built for ABI ${wrong[0]!.abi}, not Electron's ${electronAbi()}; delete ${path.relative(ROOT, target)} and try again.`);
+  }
   writeFileSync(markerFile, `${JSON.stringify(wanted, null, 2)}\n`);
 }
 
