@@ -59,7 +59,7 @@ interface NativeMarker {
  * Makes dist/node_modules/better-sqlite3 an Electron build of the project's better-sqlite3,
  * unless it already is one for this Electron version, platform and architecture.
  */
-async function prepareNativeModules(appDir: string): Promise<void> {
+export async function prepareNativeModules(appDir: string): Promise<void> {
   const electronVersion = String((JSON.parse(readFileSync(path.join(ROOT, 'node_modules/electron/package.json'), 'utf8')) as { version: string }).version);
   const source = path.join(ROOT, 'node_modules', 'better-sqlite3');
   const moduleVersion = String((JSON.parse(readFileSync(path.join(source, 'package.json'), 'utf8')) as { version: string }).version);
