@@ -1,3 +1,4 @@
+import Database from 'better-sqlite3';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Storage } from './storage.ts';
@@ -11,6 +12,14 @@ function say(storage: Storage, conversationId: string, user: string, answer?: st
     writer.append(answer);
     writer.finish({ status: 'complete' });
   }
+}
+
+/** Rows in the contentless index, read through a second connection. */
+function countIndexRows(storage: Storage): number {
+  const db = new Database(storage.path, { readonly: true });
+  const { n } = db.prepare('SELECT count(*) AS n FROM search_index').get() as { n: number };
+  db.close();
+  return n;
 }
 
 const marked = (hit: SearchHit) => {
@@ -124,6 +133,68 @@ describe('search', () => {
     storage.renameConversation(gone.id, 'Sauce notes');
     expect(storage.search('secrets').hits).toEqual([]);
     expect(storage.search('sauce').hits.map((hit) => hit.kind).sort()).toEqual(['message', 'title']);
+  });
+
+  it('keeps the index equal to the live titles and finished messages through any sequence of operations (property)', () => {
+    type Op = { kind: 'create' | 'say' | 'stream' | 'finish' | 'delete' | 'restore' | 'rename' | 'purge' | 'regenerate'; pick: number };
+    const op = fc.record({
+      kind: fc.constantFrom('create', 'say', 'stream', 'finish', 'delete', 'restore', 'rename', 'purge', 'regenerate'),
+      pick: fc.nat(),
+    }) as fc.Arbitrary<Op>;
+    fc.assert(
+      fc.property(fc.array(op, { minLength: 1, maxLength: 30 }), (ops) => {
+        const storage = openTemp();
+        const conversations: string[] = [storage.createConversation({ title: 'start 开始' }).id];
+        const writers: Array<ReturnType<Storage['beginAssistantMessage']>> = [];
+        const at = <T>(list: T[], pick: number): T | undefined => list[pick % Math.max(1, list.length)];
+        let n = 0;
+        for (const { kind, pick } of ops) {
+          const id = at(conversations, pick) as string;
+          const live = storage.listConversations({ limit: 500 }).items.some((c) => c.id === id);
+          n += 1;
+          if (kind === 'create') conversations.push(storage.createConversation({ title: `t${n} 标题` }).id);
+          else if (kind === 'say' && live) storage.appendUserMessage({ conversationId: id, content: `w${n} 内容` });
+          else if (kind === 'stream' && live) {
+            const writer = storage.beginAssistantMessage({ conversationId: id }, { maxChunks: 1 });
+            writer.append(`s${n} 流`);
+            writers.push(writer);
+          } else if (kind === 'finish' && writers.length > 0) writers.splice(pick % writers.length, 1)[0]?.finish({ status: 'complete' });
+          else if (kind === 'delete' && live) storage.softDeleteConversation(id);
+          else if (kind === 'restore') storage.restoreConversation(id);
+          else if (kind === 'rename' && live) storage.renameConversation(id, `r${n} 改名`);
+          else if (kind === 'purge' && !live) {
+            storage.purgeConversation(id);
+            conversations.splice(conversations.indexOf(id), 1);
+            // Writers into the purged conversation have nothing left to write to.
+            const survivors = writers.splice(0);
+            for (const writer of survivors) {
+              try {
+                storage.getMessage(writer.messageId);
+                writers.push(writer);
+              } catch (error) {
+                expect(error).toMatchObject({ code: 'NOT_FOUND' });
+                expect(() => writer.finish({ status: 'complete' })).toThrow(/No message/);
+              }
+            }
+            if (conversations.length === 0) conversations.push(storage.createConversation().id);
+          } else if (kind === 'regenerate' && live) {
+            const leaf = storage.loadActivePath(id).messages.at(-1);
+            if (leaf?.role === 'assistant' && leaf.status !== 'streaming') {
+              const writer = storage.beginAssistantMessage({ conversationId: id, parentId: leaf.parentId });
+              writer.append(`g${n}`);
+              writer.finish({ status: 'complete' });
+            }
+          }
+        }
+        const exported = storage.exportJson({ includeTrash: true });
+        const live = exported.conversations.filter((c) => c.deletedAt === null);
+        const expected = live.length + live.reduce((sum, c) => sum + c.messages.filter((m) => m.status !== 'streaming').length, 0);
+        expect(countIndexRows(storage)).toBe(expected);
+        for (const writer of writers) writer.finish({ status: 'complete' });
+        storage.close();
+      }),
+      { numRuns: 25 },
+    );
   });
 
   it('indexes streamed text when the message is finished, not before', () => {

@@ -349,7 +349,10 @@ export class Storage {
     return this.#state.kind === 'open';
   }
 
-  /** Finishes open stream writers as `interrupted` (their buffered text committed), then closes. */
+  /**
+   * Finishes open stream writers as `interrupted` (their buffered text committed), then closes.
+   * Throws, after closing, the first error that kept a writer's text from being saved.
+   */
   close(): void {
     if (this.#state.kind !== 'open') return;
     let firstError: unknown;
@@ -357,9 +360,12 @@ export class Storage {
       try {
         writer.finish({ status: 'interrupted' });
       } catch (error) {
-        firstError ??= error;
+        // A message purged with its conversation, or finished elsewhere, has nothing to save.
+        const gone = error instanceof StorageError && (error.code === 'NOT_FOUND' || error.code === 'CONFLICT');
+        if (!gone) firstError ??= error;
       }
     }
+    this.#writers.clear();
     this.#closeConnections();
     if (this.#state.kind === 'open') this.#state = { kind: 'closed' };
     if (firstError !== undefined) throw firstError;
