@@ -70,7 +70,8 @@ describe('registerValidatedHandler: who may call', () => {
 
   it('refuses a sub-frame, even one showing our own origin', async () => {
     const { call, handler, contents } = setup();
-    const child = fakeFrame({ parent: contents.mainFrame, processId: contents.mainFrame.processId });
+    // Same ids as the main frame, so only the parent check can tell it apart.
+    const child = fakeFrame({ parent: contents.mainFrame, processId: contents.mainFrame.processId, routingId: contents.mainFrame.routingId });
     expectError(await call(fakeInvokeEvent(contents, child), { text: 'a' }), IPC_ERROR.forbidden);
     expect(handler).not.toHaveBeenCalled();
   });
