@@ -160,3 +160,16 @@ describe('Engine on the bundled tiny model', () => {
     expect((error as ModelHostError).code).toBe('context_full');
   });
 });
+
+describe('cropSequence', () => {
+  it('keeps the first positions of every head, exactly as Tensor.slice does', async () => {
+    const { Tensor } = await import('@huggingface/transformers');
+    const { cropSequence } = await import('./kv-cache.ts');
+    const data = Float32Array.from({ length: 2 * 3 * 5 * 4 }, (_, i) => i);
+    const tensor = new Tensor('float32', data, [2, 3, 5, 4]);
+    const cropped = cropSequence(tensor, 2);
+    const expected = tensor.slice(null, null, [0, 2], null);
+    expect(cropped.dims).toEqual([2, 3, 2, 4]);
+    expect(Array.from(cropped.data as Float32Array)).toEqual(Array.from(expected.data as Float32Array));
+  });
+});

@@ -16,6 +16,27 @@ export function commonPrefixLength(a: readonly number[], b: readonly number[]): 
   return i;
 }
 
+type TypedData = Float32Array | Uint16Array | Int8Array | Uint8Array;
+
+/**
+ * Keeps the first `keep` positions of a [batch, heads, sequence, headDim] cache tensor.
+ * One block copy per (batch, head): Tensor.slice copies element by element, which took
+ * ~0.5 s for a 30-layer model at 700 positions.
+ */
+export function cropSequence(tensor: Tensor, keep: number): Tensor {
+  const [batch, heads, length, headDim] = tensor.dims as [number, number, number, number];
+  if (tensor.dims.length !== 4 || keep > length) throw new Error(`Cannot crop a cache tensor of shape [${tensor.dims.join(', ')}] to ${keep}`);
+  const source = tensor.data as TypedData;
+  const Data = source.constructor as new (length: number) => TypedData;
+  const out = new Data(batch * heads * keep * headDim);
+  const block = keep * headDim;
+  for (let i = 0; i < batch * heads; i++) {
+    const from = i * length * headDim;
+    out.set(source.subarray(from, from + block), i * block);
+  }
+  return new Tensor(tensor.type, out, [batch, heads, keep, headDim]);
+}
+
 export class PromptCache {
   private past: PastKeyValues | null = null;
   /** The tokens whose keys and values `past` holds, in order. */
@@ -43,8 +64,7 @@ export class PromptCache {
     if (keep < this.ids.length && this.past) {
       for (const name of Object.keys(this.past)) {
         const tensor = this.past[name]!;
-        // [batch, kv_heads, past, head_dim]: keep the first `keep` positions.
-        this.past[name] = tensor.slice(null, null, [0, keep], null);
+        this.past[name] = cropSequence(tensor, keep);
       }
       this.ids = this.ids.slice(0, keep);
     }

@@ -128,6 +128,18 @@ describe('sampleToken', () => {
     expect(random.next()).toBe(before);
   });
 
+  it('over the whole vocabulary (no truncation) reports full-softmax probabilities', () => {
+    const logits = randomLogits(3000, 21);
+    const params = { ...plain, temperature: 0 };
+    const expected = referenceDistribution(logits, plain);
+    const pick = sampleToken(logits, params, new SeededRandom(1), [], 4);
+    const best = [...expected.entries()].sort((a, b) => b[1] - a[1]);
+    expect(pick.tokenId).toBe(best[0]![0]);
+    expect(pick.probability).toBeCloseTo(best[0]![1], 12);
+    expect(pick.candidates?.map((c) => c.tokenId)).toEqual(best.slice(0, 4).map(([id]) => id));
+    pick.candidates?.forEach((c, i) => expect(c.probability).toBeCloseTo(best[i]![1], 12));
+  });
+
   it('the same seed gives the same tokens and another seed different ones', () => {
     const logits = randomLogits(500, 11, 1);
     const run = (seed: number) => {

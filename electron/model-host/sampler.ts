@@ -71,26 +71,34 @@ export function finalDistribution(logits: Float32Array, params: Transforms, rece
   const penalised = applyRepetitionPenalty(logits, recentTokens, params.repetitionPenalty);
   const temperature = params.temperature > 0 ? params.temperature : 1;
 
-  // top-k: the candidate set; all tokens when off.
   let ids: Int32Array;
+  let probs: Float64Array;
   if (params.topK > 0 && params.topK < vocab) {
+    // top-k: softmax over the k best only.
     ids = topIndices(penalised, params.topK);
+    const max = penalised[ids[0]!]!;
+    probs = new Float64Array(ids.length);
+    let sum = 0;
+    for (let i = 0; i < ids.length; i++) sum += probs[i] = Math.exp((penalised[ids[i]!]! - max) / temperature);
+    for (let i = 0; i < probs.length; i++) probs[i]! /= sum;
   } else {
-    ids = new Int32Array(vocab);
-    for (let i = 0; i < vocab; i++) ids[i] = i;
+    // The whole vocabulary, without materialising it: top-p and min-p can only keep tokens
+    // above a logit threshold, so only those are collected, with their full-softmax probabilities.
+    const { max, sum } = softmaxScale(penalised, temperature);
+    let threshold = -Infinity;
+    if (params.minP > 0) threshold = max + temperature * Math.log(params.minP);
+    if (params.topP < 1) threshold = Math.max(threshold, nucleusFloorLogit(penalised, max, sum, temperature, params.topP));
+    let count = 0;
+    for (let i = 0; i < vocab; i++) if (penalised[i]! >= threshold) count++;
+    ids = new Int32Array(count);
+    probs = new Float64Array(count);
+    for (let i = 0, j = 0; i < vocab; i++) {
+      if (penalised[i]! >= threshold) {
+        ids[j] = i;
+        probs[j++] = Math.exp((penalised[i]! - max) / temperature) / sum;
+      }
+    }
   }
-
-  // Softmax over the candidates at the temperature.
-  let max = -Infinity;
-  for (let i = 0; i < ids.length; i++) max = Math.max(max, penalised[ids[i]!]!);
-  let probs: Float64Array = new Float64Array(ids.length);
-  let sum = 0;
-  for (let i = 0; i < ids.length; i++) {
-    const p = Math.exp((penalised[ids[i]!]! - max) / temperature);
-    probs[i] = p;
-    sum += p;
-  }
-  for (let i = 0; i < probs.length; i++) probs[i]! /= sum;
 
   // top-p: the smallest most-probable set whose mass reaches topP.
   if (params.topP < 1) ({ ids, probs } = nucleus(ids, probs, params.topP));
@@ -129,6 +137,9 @@ export function sampleToken(
   recentTokens: ArrayLike<number> = [],
   candidateCount = 0,
 ): SampledToken {
+  if ((params.topK <= 0 || params.topK >= logits.length) && params.topP >= 1 && params.minP <= 0) {
+    return sampleWholeVocabulary(applyRepetitionPenalty(logits, recentTokens, params.repetitionPenalty), params.temperature, random, candidateCount);
+  }
   const { tokenIds, probabilities } = finalDistribution(logits, params, recentTokens);
   let index = 0;
   if (params.temperature === 0) {
@@ -151,6 +162,53 @@ export function sampleToken(
     result.candidates = Array.from(best, (i) => ({ tokenId: tokenIds[i]!, probability: probabilities[i]! }));
   }
   return result;
+}
+
+/** No truncation: draw from the full softmax by scanning the logits, allocating nothing vocabulary-sized. */
+function sampleWholeVocabulary(logits: Float32Array, temperature: number, random: SeededRandom, candidateCount: number): SampledToken {
+  const t = temperature > 0 ? temperature : 1;
+  const { max, sum } = softmaxScale(logits, t);
+  let chosen = 0;
+  if (temperature === 0) {
+    for (let i = 1; i < logits.length; i++) if (logits[i]! > logits[chosen]!) chosen = i;
+  } else {
+    const target = random.next() * sum;
+    let cumulative = 0;
+    chosen = logits.length - 1;
+    for (let i = 0; i < logits.length; i++) {
+      cumulative += Math.exp((logits[i]! - max) / t);
+      if (target < cumulative) {
+        chosen = i;
+        break;
+      }
+    }
+  }
+  const probability = (id: number): number => Math.exp((logits[id]! - max) / t) / sum;
+  const result: SampledToken = { tokenId: chosen, probability: probability(chosen) };
+  if (candidateCount > 0) result.candidates = Array.from(topIndices(logits, candidateCount), (id) => ({ tokenId: id, probability: probability(id) }));
+  return result;
+}
+
+/** The max logit and the softmax denominator at temperature t (relative to the max). */
+function softmaxScale(logits: Float32Array, t: number): { max: number; sum: number } {
+  let max = -Infinity;
+  for (let i = 0; i < logits.length; i++) if (logits[i]! > max) max = logits[i]!;
+  let sum = 0;
+  for (let i = 0; i < logits.length; i++) sum += Math.exp((logits[i]! - max) / t);
+  return { max, sum };
+}
+
+/**
+ * A logit at or below the nucleus's smallest member: lowered one halving of probability at a
+ * time until the tokens above it hold at least topP of the mass.
+ */
+function nucleusFloorLogit(logits: Float32Array, max: number, sum: number, t: number, topP: number): number {
+  const step = t * Math.LN2;
+  for (let floor = max; ; floor -= step) {
+    let mass = 0;
+    for (let i = 0; i < logits.length; i++) if (logits[i]! >= floor) mass += Math.exp((logits[i]! - max) / t);
+    if (mass / sum >= topP || floor < max - 1500 * t) return floor;
+  }
 }
 
 /** HF-style penalty: positive logits divided by it, negative ones multiplied. Returns a copy when it changes anything. */

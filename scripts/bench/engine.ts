@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AutoModelForCausalLM, AutoTokenizer, env, TextStreamer } from '@huggingface/transformers';
+import { build } from 'esbuild';
 import * as ort from 'onnxruntime-node';
 import type { ChatMessage, ModelDtype, SamplingParams } from '../../electron/shared/model-host-protocol.ts';
 import { onnxFilePath } from '../../electron/shared/model-layout.ts';
@@ -133,16 +134,36 @@ async function ttftOverTurns(client: ModelHostClient, reuseCache: boolean): Prom
   return { turn1, turn10, cached10, prompt10 };
 }
 
+/**
+ * The host as the app ships it: bundled JavaScript, not TypeScript through tsx (whose
+ * compiler alone adds ~170 MiB to the process and would distort the memory figure).
+ */
+async function bundledHostEntry(): Promise<string> {
+  const outfile = path.join(ROOT, '.models', 'bench-model-host.cjs');
+  await build({
+    entryPoints: [path.join(ROOT, 'electron/model-host/main.ts')],
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    outfile,
+    external: ['@huggingface/transformers', 'onnxruntime-node', 'sharp'],
+    logLevel: 'error',
+  });
+  return outfile;
+}
+
 async function main(): Promise<void> {
   const cpu = os.cpus()[0]?.model ?? 'unknown';
   console.log(JSON.stringify({ machine: { cpu, cores: os.cpus().length, memoryGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version, platform: `${process.platform}-${process.arch}` } }));
+  const spawnHost = nodeHostSpawner({ entry: await bundledHostEntry() });
   for (const dtype of dtypes) {
     const modelDir = await ensureModel(dtype);
     const tokenizer = await AutoTokenizer.from_pretrained(modelDir);
     const rendered = tokenizer.apply_chat_template(PROMPT, { add_generation_prompt: true, tokenize: false }) as unknown as string;
     const promptIds = tokenizer.encode(rendered, { add_special_tokens: false });
 
-    const client = new ModelHostClient(nodeHostSpawner());
+    const client = new ModelHostClient(spawnHost);
     const info = await client.load({ modelDir, dtype });
     await hostDecode(client); // warm-up: first runs allocate
 
@@ -169,7 +190,7 @@ async function main(): Promise<void> {
     print('ttft_ratio_turn10_vs_turn1_noreuse', noReuse.turn10 / noReuse.turn1, { dtype, turn1_ms: noReuse.turn1, turn10_ms: noReuse.turn10, turn10_prompt_tokens: noReuse.prompt10 });
 
     const rss = await hostRss(client.pid!);
-    const idle = await idleHostRss();
+    const idle = await idleHostRss(spawnHost);
     print('rss_ratio_host_vs_model_file', rss / info.modelFileBytes, {
       dtype,
       host_peak_rss_mib: Math.round(rss / 2 ** 20),
@@ -204,8 +225,8 @@ function medianSeries(runs: Awaited<ReturnType<typeof ttftOverTurns>>[]): Awaite
 }
 
 /** RSS of a fresh host that has loaded nothing. */
-async function idleHostRss(): Promise<number> {
-  const client = new ModelHostClient(nodeHostSpawner());
+async function idleHostRss(spawnHost: ReturnType<typeof nodeHostSpawner>): Promise<number> {
+  const client = new ModelHostClient(spawnHost);
   const pid = await client.start();
   // Loading nothing still imports transformers.js and onnxruntime: the host does that at start.
   await new Promise((resolve) => setTimeout(resolve, 500));
