@@ -2,6 +2,8 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import globals from 'globals';
+import svelte from 'eslint-plugin-svelte';
+import svelteConfig from './svelte.config.js';
 
 /**
  * Which folder may import which (DEVELOPERS.md, shared/notes/architecture.md).
@@ -51,4 +53,17 @@ export default tseslint.config(
   { files: ['electron/server/**'], rules: forbid(['main', 'preload', 'model-host'], ['electron']) },
   { files: ['electron/preload/**'], rules: forbid(['main', 'server', 'services', 'storage', 'model-host']) },
   { files: ['electron/main/**'], rules: forbid(['server', 'preload']) },
+  // The renderer (Svelte 5, a browser page) knows only the contract: electron/shared (types and
+  // schemas), never other electron/ code, never node: or electron. Svelte files are parsed with
+  // eslint-plugin-svelte (TypeScript inside), so the same rule holds for them.
+  ...svelte.configs.recommended.map((config) => ({ ...config, files: ['renderer/**/*.svelte', 'renderer/**/*.svelte.ts'] })),
+  {
+    files: ['renderer/**/*.svelte', 'renderer/**/*.svelte.ts'],
+    languageOptions: { parserOptions: { parser: tseslint.parser, extraFileExtensions: ['.svelte'], svelteConfig } },
+  },
+  {
+    files: ['renderer/**'],
+    languageOptions: { globals: { ...globals.browser } },
+    rules: forbid(['main', 'preload', 'server', 'services', 'storage', 'model-host', 'model-files'], ['electron', 'node:', ...nodeBuiltins]),
+  },
 );
