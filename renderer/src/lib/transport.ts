@@ -1,0 +1,308 @@
+// How the renderer reaches the services: one interface over the two transports of the contract.
+// - Electron: the preload's `window.jielong` (one function per call, `on` for events).
+// - Browser host: a WebSocket to the page's own host, authenticated by the token in the URL
+//   fragment, reconnecting with backoff; calls still open when the socket drops fail with a
+//   clear error (the server may or may not have run them: the UI reloads what it shows).
+import type { ApiErrorShape, CallInput, CallName, CallOutput, EventName, EventPayload, JielongApi } from '../../../electron/shared/contract.ts';
+
+export type ConnectionState = 'connecting' | 'open' | 'closed';
+
+export interface Transport {
+  call<N extends CallName>(name: N, input: CallInput<N>): Promise<CallOutput<N>>;
+  on<N extends EventName>(event: N, listener: (payload: EventPayload<N>) => void): () => void;
+  /** Called now with the current state, then on every change; returns an unsubscribe. */
+  onConnection(listener: (state: ConnectionState, detail: ConnectionDetail) => void): () => void;
+  close(): void;
+}
+
+export interface ConnectionDetail {
+  /** How many times the socket was (re)opened; a value above 1 means state may have been missed. */
+  opens: number;
+  /** Milliseconds until the next attempt, while `closed` and retrying. */
+  retryInMs: number | null;
+  /** A code for why the connection cannot work as it is (`no_token`, `refused`), if so. */
+  fatal: string | null;
+}
+
+/** A failed call: the contract's error code and a message a person can read. */
+export class ApiError extends Error {
+  readonly code: string;
+  constructor(code: string, message: string) {
+    super(message);
+    this.name = 'ApiError';
+    this.code = code;
+  }
+}
+
+/** Codes the transport itself produces (never from the services). */
+export const TRANSPORT_ERRORS = {
+  disconnected: 'disconnected',
+  unavailable: 'transport_unavailable',
+} as const;
+
+function isResultShape(value: unknown): value is { ok: true; value: unknown } | { ok: false; error: ApiErrorShape } {
+  if (typeof value !== 'object' || value === null || typeof (value as { ok?: unknown }).ok !== 'boolean') return false;
+  const keys = Object.keys(value);
+  return keys.length === 2 && (keys.includes('value') || keys.includes('error'));
+}
+
+function toApiError(error: unknown): ApiError {
+  if (error instanceof ApiError) return error;
+  if (typeof error === 'object' && error !== null) {
+    const { code, message } = error as { code?: unknown; message?: unknown };
+    if (typeof message === 'string') {
+      // Electron prefixes rejections from invoke with "Error invoking remote method 'x': Error: ".
+      const clean = message.replace(/^Error invoking remote method '[^']*': (?:\w*Error: )?/, '');
+      return new ApiError(typeof code === 'string' ? code : 'internal', clean);
+    }
+  }
+  return new ApiError('internal', String(error));
+}
+
+/**
+ * The Electron preload's table. The bridge answers each call with the main side's
+ * `{ ok, value | error }` result; a rejecting implementation (with `code` and `message`) is
+ * accepted too, so the renderer does not depend on which of the two the preload chose.
+ */
+export function createPreloadTransport(api: JielongApi): Transport {
+  return {
+    async call(name, input) {
+      const fn = (api as unknown as Record<string, ((input: unknown) => Promise<unknown>) | undefined>)[name];
+      if (typeof fn !== 'function') throw new ApiError(TRANSPORT_ERRORS.unavailable, `The app does not offer ${name}`);
+      let answer: unknown;
+      try {
+        answer = await fn(input);
+      } catch (error) {
+        throw toApiError(error);
+      }
+      if (isResultShape(answer)) {
+        if (answer.ok) return answer.value as never;
+        throw new ApiError(answer.error.code, answer.error.message);
+      }
+      return answer as never;
+    },
+    on(event, listener) {
+      return api.on(event, listener);
+    },
+    onConnection(listener) {
+      listener('open', { opens: 1, retryInMs: null, fatal: null });
+      return () => undefined;
+    },
+    close() {},
+  };
+}
+
+/** The parts of the WebSocket API the client uses (the browser's, or `ws` in tests). */
+export interface SocketLike {
+  readonly readyState: number;
+  send(data: string): void;
+  close(code?: number, reason?: string): void;
+  onopen: ((event: unknown) => void) | null;
+  onclose: ((event: { code: number; reason: string }) => void) | null;
+  onerror: ((event: unknown) => void) | null;
+  onmessage: ((event: { data: unknown }) => void) | null;
+}
+
+export interface WebSocketTransportOptions {
+  url: string;
+  createSocket?: (url: string) => SocketLike;
+  /** Delays between reconnection attempts; the last one repeats. */
+  backoffMs?: readonly number[];
+  /** A call that gets no answer in this time fails (0: never). Generation is event-driven, so calls are short. */
+  callTimeoutMs?: number;
+  setTimer?: (fn: () => void, ms: number) => unknown;
+  clearTimer?: (handle: unknown) => void;
+}
+
+const OPEN = 1;
+const DEFAULT_BACKOFF = [250, 500, 1000, 2000, 4000, 8000];
+
+interface Pending {
+  name: string;
+  resolve(value: unknown): void;
+  reject(error: ApiError): void;
+  timer: unknown;
+}
+
+export function createWebSocketTransport(options: WebSocketTransportOptions): Transport {
+  const createSocket = options.createSocket ?? ((url: string) => new WebSocket(url) as unknown as SocketLike);
+  const backoff = options.backoffMs ?? DEFAULT_BACKOFF;
+  const callTimeout = options.callTimeoutMs ?? 120_000;
+  const setTimer = options.setTimer ?? ((fn, ms) => setTimeout(fn, ms));
+  const clearTimer = options.clearTimer ?? ((handle) => clearTimeout(handle as ReturnType<typeof setTimeout>));
+
+  const pending = new Map<number, Pending>();
+  const listeners = new Map<string, Set<(payload: unknown) => void>>();
+  const connectionListeners = new Set<(state: ConnectionState, detail: ConnectionDetail) => void>();
+  /** Calls made while the socket is not open: sent once it opens. */
+  let queue: Array<{ id: number; frame: string }> = [];
+  let socket: SocketLike | null = null;
+  let state: ConnectionState = 'connecting';
+  let detail: ConnectionDetail = { opens: 0, retryInMs: null, fatal: null };
+  let attempt = 0;
+  let nextId = 1;
+  let closedByUs = false;
+  let retryTimer: unknown = null;
+
+  const setState = (next: ConnectionState, change: Partial<ConnectionDetail> = {}): void => {
+    state = next;
+    detail = { ...detail, ...change };
+    for (const listener of connectionListeners) listener(state, detail);
+  };
+
+  const failAll = (message: string): void => {
+    const open = [...pending.values()];
+    pending.clear();
+    queue = [];
+    for (const call of open) {
+      clearTimer(call.timer);
+      call.reject(new ApiError(TRANSPORT_ERRORS.disconnected, `${message} (${call.name} may or may not have been done)`));
+    }
+  };
+
+  const onFrame = (data: unknown): void => {
+    if (typeof data !== 'string') return;
+    let frame: { type?: unknown; id?: unknown; result?: unknown; name?: unknown; payload?: unknown };
+    try {
+      frame = JSON.parse(data) as typeof frame;
+    } catch {
+      return;
+    }
+    if (frame.type === 'result' && typeof frame.id === 'number') {
+      const call = pending.get(frame.id);
+      if (!call) return;
+      pending.delete(frame.id);
+      clearTimer(call.timer);
+      const result = frame.result;
+      if (isResultShape(result)) {
+        if (result.ok) call.resolve(result.value);
+        else call.reject(new ApiError(String(result.error.code), String(result.error.message)));
+      } else {
+        call.reject(new ApiError('internal', `The host answered ${call.name} with something unexpected`));
+      }
+    } else if (frame.type === 'event' && typeof frame.name === 'string') {
+      for (const listener of listeners.get(frame.name) ?? []) {
+        try {
+          listener(frame.payload);
+        } catch (error) {
+          console.error(`A listener of ${frame.name} failed`, error);
+        }
+      }
+    }
+  };
+
+  const connect = (): void => {
+    retryTimer = null;
+    setState('connecting', { retryInMs: null });
+    let ws: SocketLike;
+    try {
+      ws = createSocket(options.url);
+    } catch (error) {
+      console.error('Cannot open the connection', error);
+      setState('closed', { fatal: 'refused' });
+      return;
+    }
+    socket = ws;
+    ws.onopen = () => {
+      if (socket !== ws) return;
+      attempt = 0;
+      setState('open', { opens: detail.opens + 1, retryInMs: null, fatal: null });
+      const waiting = queue;
+      queue = [];
+      for (const { frame } of waiting) ws.send(frame);
+    };
+    ws.onmessage = (event) => {
+      if (socket === ws) onFrame(event.data);
+    };
+    ws.onerror = () => undefined; // onclose follows and says what to do
+    ws.onclose = (event) => {
+      if (socket !== ws) return;
+      socket = null;
+      failAll('The connection to Jielong was lost');
+      if (closedByUs) {
+        setState('closed', { retryInMs: null });
+        return;
+      }
+      const delay = backoff[Math.min(attempt, backoff.length - 1)] ?? 1000;
+      attempt += 1;
+      setState('closed', { retryInMs: delay, fatal: event.code === 1008 ? 'refused' : null });
+      retryTimer = setTimer(connect, delay);
+    };
+  };
+
+  connect();
+
+  return {
+    call(name, input) {
+      return new Promise((resolve, reject) => {
+        if (closedByUs) {
+          reject(new ApiError(TRANSPORT_ERRORS.disconnected, 'The connection is closed'));
+          return;
+        }
+        const id = nextId++;
+        const frame = JSON.stringify({ type: 'call', id, name, input: input ?? {} });
+        const timer =
+          callTimeout > 0
+            ? setTimer(() => {
+                if (!pending.delete(id)) return;
+                queue = queue.filter((entry) => entry.id !== id);
+                reject(new ApiError('timeout', `${name} got no answer in ${Math.round(callTimeout / 1000)} s`));
+              }, callTimeout)
+            : null;
+        pending.set(id, { name, resolve: resolve as (value: unknown) => void, reject, timer });
+        if (socket && socket.readyState === OPEN) socket.send(frame);
+        else queue.push({ id, frame });
+      });
+    },
+    on(event, listener) {
+      let set = listeners.get(event);
+      if (!set) listeners.set(event, (set = new Set()));
+      const wrapped = listener as (payload: unknown) => void;
+      set.add(wrapped);
+      return () => set.delete(wrapped);
+    },
+    onConnection(listener) {
+      connectionListeners.add(listener);
+      listener(state, detail);
+      return () => connectionListeners.delete(listener);
+    },
+    close() {
+      closedByUs = true;
+      if (retryTimer !== null) clearTimer(retryTimer);
+      const ws = socket;
+      socket = null;
+      failAll('The connection was closed');
+      setState('closed', { retryInMs: null });
+      ws?.close(1000, 'closing');
+    },
+  };
+}
+
+/** The WebSocket address for this page: same host, `/ws`, the token from `#token=`. */
+export function webSocketUrlFor(location: Pick<Location, 'protocol' | 'host' | 'hash'>): string | null {
+  const token = new URLSearchParams(location.hash.replace(/^#/, '')).get('token');
+  if (!token) return null;
+  const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
+  return `${scheme}//${location.host}/ws?token=${encodeURIComponent(token)}`;
+}
+
+/** `window.jielong` when the preload gave us one, else the browser host's WebSocket. */
+export function createTransport(win: Window & { jielong?: JielongApi } = window): Transport {
+  if (win.jielong) return createPreloadTransport(win.jielong);
+  const url = webSocketUrlFor(win.location);
+  if (!url) return createUnavailableTransport('no_token');
+  return createWebSocketTransport({ url });
+}
+
+/** No way to reach the services; `reason` is a code the UI explains (`no_token`). */
+function createUnavailableTransport(reason: string): Transport {
+  return {
+    call: (name) => Promise.reject(new ApiError(TRANSPORT_ERRORS.unavailable, `${name}: ${reason}`)),
+    on: () => () => undefined,
+    onConnection(listener) {
+      listener('closed', { opens: 0, retryInMs: null, fatal: reason });
+      return () => undefined;
+    },
+    close() {},
+  };
+}
