@@ -1,0 +1,84 @@
+// The UI language: English or 简体中文, following the system language unless the user picked
+// one. i18next does the lookups, interpolation and plurals; `t` reads a rune so every template
+// that calls it re-renders when the language changes.
+import i18next from 'i18next';
+import { en } from './en.ts';
+import { zhCN } from './zh-CN.ts';
+
+export type Language = 'en' | 'zh-CN';
+export const LANGUAGES: readonly Language[] = ['en', 'zh-CN'];
+
+type Paths<T, Prefix extends string = ''> = {
+  [K in keyof T & string]: T[K] extends string ? `${Prefix}${K}` : Paths<T[K], `${Prefix}${K}.`>;
+}[keyof T & string];
+/** Every key, e.g. `chat.copy`; plural keys are used without their `_one`/`_other` suffix. */
+export type MessageKey = Paths<typeof en> | PluralBase<Paths<typeof en>>;
+type PluralBase<K> = K extends `${infer Base}_other` ? Base : never;
+
+const instance = i18next.createInstance();
+void instance.init({
+  lng: 'en',
+  fallbackLng: 'en',
+  resources: { en: { translation: en }, 'zh-CN': { translation: zhCN } },
+  interpolation: { escapeValue: false }, // Svelte escapes text; we never inject these as HTML
+  initAsync: false,
+  returnNull: false,
+});
+
+/** Picks the UI language from the system's preferred languages. */
+export function detectLanguage(preferred: readonly string[] = typeof navigator === 'undefined' ? [] : navigator.languages): Language {
+  for (const tag of preferred) {
+    const lower = tag.toLowerCase();
+    if (lower.startsWith('zh')) return 'zh-CN';
+    if (lower.startsWith('en')) return 'en';
+  }
+  return 'en';
+}
+
+class LocaleState {
+  current = $state<Language>('en');
+}
+const state = new LocaleState();
+
+export function currentLanguage(): Language {
+  return state.current;
+}
+
+export function setLanguage(language: Language): void {
+  if (state.current === language && instance.language === language) return;
+  void instance.changeLanguage(language);
+  state.current = language;
+  if (typeof document !== 'undefined') document.documentElement.lang = language;
+}
+
+export function t(key: MessageKey, values?: Record<string, string | number>): string {
+  // Reading the rune makes the caller depend on the language.
+  const language = state.current;
+  return instance.t(key, { ...values, lng: language }) as string;
+}
+
+/** Numbers in the UI language's style. */
+export function formatNumber(value: number, options?: Intl.NumberFormatOptions): string {
+  return new Intl.NumberFormat(state.current, options).format(value);
+}
+
+export function formatBytes(bytes: number): string {
+  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit += 1;
+  }
+  return `${formatNumber(value, { maximumFractionDigits: value < 10 && unit > 0 ? 1 : 0 })} ${units[unit]}`;
+}
+
+export function formatDuration(ms: number): string {
+  if (ms < 1000) return t('stats.ms', { value: formatNumber(ms, { maximumFractionDigits: 0 }) });
+  return t('stats.s', { value: formatNumber(ms / 1000, { maximumFractionDigits: 2 }) });
+}
+
+export function formatDate(epochMs: number): string {
+  // eslint-disable-next-line svelte/prefer-svelte-reactivity -- a value to format, not state
+  return new Intl.DateTimeFormat(state.current, { dateStyle: 'medium', timeStyle: 'short' }).format(new Date(epochMs));
+}
