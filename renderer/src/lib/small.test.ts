@@ -1,0 +1,104 @@
+// The small pure helpers: titles, ordering, snippets, keys, sampling input, live answers.
+import { describe, expect, it } from 'vitest';
+import type { Conversation } from '../../../electron/shared/chat-types.ts';
+import { compareConversations, titleFrom } from './conversations.ts';
+import { isSendKey } from './keys.ts';
+import { LiveAnswer } from './live-answer.ts';
+import { checkSamplingValue } from './sampling.ts';
+import { snippetParts } from './snippet.ts';
+
+const conversation = (id: string, pinned: boolean, updatedAt: number): Conversation => ({
+  id,
+  title: id,
+  createdAt: 0,
+  updatedAt,
+  pinned,
+  deletedAt: null,
+  modelId: null,
+  systemPrompt: null,
+  sampling: null,
+  selectedLeafId: null,
+});
+
+describe('conversations', () => {
+  it('titles a conversation with the first line, cut at a word', () => {
+    expect(titleFrom('  Hello there\nsecond line')).toBe('Hello there');
+    const long = 'word '.repeat(30);
+    const title = titleFrom(long);
+    expect(title.endsWith('…')).toBe(true);
+    expect(title.length).toBeLessThanOrEqual(61);
+    expect(titleFrom('你好'.repeat(40)).length).toBe(61);
+  });
+
+  it('orders pinned first, then newest', () => {
+    const list = [conversation('a', false, 3), conversation('b', true, 1), conversation('c', false, 5), conversation('d', true, 2)];
+    expect(list.sort(compareConversations).map((c) => c.id)).toEqual(['d', 'b', 'c', 'a']);
+  });
+});
+
+describe('snippetParts', () => {
+  it('cuts the text at the highlights', () => {
+    expect(snippetParts({ text: 'the quick fox', highlights: [[4, 9]] })).toEqual([
+      { text: 'the ', match: false },
+      { text: 'quick', match: true },
+      { text: ' fox', match: false },
+    ]);
+  });
+  it('survives overlapping and out-of-range highlights', () => {
+    const parts = snippetParts({ text: 'abcdef', highlights: [[3, 99], [0, 2], [1, 4]] });
+    expect(parts.map((p) => p.text).join('')).toBe('abcdef');
+    expect(parts.filter((p) => p.match).map((p) => p.text)).toEqual(['ab', 'cd', 'ef']);
+  });
+});
+
+describe('isSendKey', () => {
+  const key = (init: KeyboardEventInit & { keyCode?: number }): KeyboardEvent =>
+    ({ key: 'Enter', shiftKey: false, altKey: false, isComposing: false, keyCode: 13, ...init }) as unknown as KeyboardEvent;
+  it('sends on Enter only', () => {
+    expect(isSendKey(key({}), false)).toBe(true);
+    expect(isSendKey(key({ shiftKey: true }), false)).toBe(false);
+    expect(isSendKey(key({ key: 'a' }), false)).toBe(false);
+  });
+  it('never sends while an input method composes', () => {
+    expect(isSendKey(key({ isComposing: true }), false)).toBe(false);
+    expect(isSendKey(key({ keyCode: 229 }), false)).toBe(false);
+    expect(isSendKey(key({}), true)).toBe(false);
+  });
+});
+
+describe('checkSamplingValue', () => {
+  it('accepts values in range, empty as the default', () => {
+    expect(checkSamplingValue('temperature', '0.7')).toEqual({ ok: true, value: 0.7 });
+    expect(checkSamplingValue('seed', '')).toEqual({ ok: true, value: null });
+    expect(checkSamplingValue('topK', '0')).toEqual({ ok: true, value: 0 });
+  });
+  it('refuses what the shared schema refuses', () => {
+    expect(checkSamplingValue('temperature', '6')).toMatchObject({ ok: false, error: { key: 'settings.outOfRange' } });
+    expect(checkSamplingValue('topP', '0')).toMatchObject({ ok: false });
+    expect(checkSamplingValue('minP', '1')).toMatchObject({ ok: false });
+    expect(checkSamplingValue('seed', '1.5')).toMatchObject({ ok: false, error: { key: 'settings.wholeNumber' } });
+    expect(checkSamplingValue('maxNewTokens', 'abc')).toMatchObject({ ok: false });
+  });
+});
+
+describe('LiveAnswer', () => {
+  it('appends tokens and notifies once per frame, not per token', () => {
+    const frames: Array<() => void> = [];
+    const answer = new LiveAnswer('c', 'm', (callback) => frames.push(callback));
+    let notified = 0;
+    answer.subscribe(() => (notified += 1));
+    for (let i = 0; i < 100; i++) answer.onToken({ conversationId: 'c', messageId: 'm', text: 'x', tokenId: i, probability: 0.5 });
+    expect(frames).toHaveLength(1);
+    frames[0]!();
+    expect(notified).toBe(1);
+    expect(answer.text).toBe('x'.repeat(100));
+    expect(answer.tokens).toHaveLength(100);
+  });
+  it('keeps the text when the host dies, as interrupted', () => {
+    const answer = new LiveAnswer('c', 'm', () => undefined);
+    answer.onToken({ conversationId: 'c', messageId: 'm', text: 'partial', tokenId: 1, probability: 1 });
+    answer.onError({ conversationId: 'c', messageId: 'm', code: 'host_exited', message: 'gone' });
+    expect(answer.status).toBe('interrupted');
+    expect(answer.text).toBe('partial');
+  });
+});
