@@ -59,7 +59,10 @@ describe('ModelHostClient with a real host process', () => {
     expect(tokens[0]!.candidates?.length).toBe(3);
   });
 
-  it('cancel takes effect within one token', async () => {
+  // The loop checks for a cancel between every two tokens (engine.test.ts pins that down to
+  // the token); across processes the message also has to travel, and the tiny model makes a
+  // token in about a millisecond, so here the bound is loose: it stops, long before the end.
+  it('cancel stops the answer as cancelled', async () => {
     const tokens: HostEventOf<'token'>[] = [];
     let cancelledAt = -1;
     const generation = client.generate({
@@ -76,7 +79,7 @@ describe('ModelHostClient with a real host process', () => {
     const stats = await generation.done;
     if (stats.stopReason === 'eos') return expect(tokens.length).toBeLessThanOrEqual(6); // ended on its own first
     expect(stats.stopReason).toBe('cancelled');
-    expect(tokens.length - cancelledAt).toBeLessThanOrEqual(1);
+    expect(tokens.length - cancelledAt).toBeLessThan(100);
   });
 
   it.each([
