@@ -128,12 +128,12 @@ export class Storage {
     const header = readHeader(resolved);
     const uncleanShutdown = hasLeftoverWal(resolved);
     if (header.kind === 'not-a-database') {
-      throw new StorageCorruptError(resolved, copyAside(resolved, now()), Object.assign(new Error(`file is not a database: ${header.reason}`), { code: 'SQLITE_NOTADB' }));
+      throw corruptAfterCopy(resolved, now(), Object.assign(new Error(`file is not a database: ${header.reason}`), { code: 'SQLITE_NOTADB' }));
     }
     if (header.kind === 'database') {
       if (header.userVersion > LATEST_SCHEMA_VERSION) throw new NewerSchemaError(resolved, header.userVersion, LATEST_SCHEMA_VERSION);
       if (header.truncated && !uncleanShutdown) {
-        throw new StorageCorruptError(resolved, copyAside(resolved, now()), corruptionCause('database disk image is malformed: the file is shorter than its header says'));
+        throw corruptAfterCopy(resolved, now(), corruptionCause('database disk image is malformed: the file is shorter than its header says'));
       }
     }
     if (header.kind === 'missing') fs.mkdirSync(path.dirname(resolved), { recursive: true });
@@ -164,13 +164,9 @@ export class Storage {
       reader?.close();
       if (isCorruptionError(error)) {
         // Copy before closing: closing checkpoints the WAL into the damaged file.
-        let copies: string[] = [];
-        try {
-          copies = copyAside(resolved, now());
-        } finally {
-          writer?.close();
-        }
-        throw new StorageCorruptError(resolved, copies, error);
+        const corrupt = corruptAfterCopy(resolved, now(), error);
+        writer?.close();
+        throw corrupt;
       }
       writer?.close();
       if (error instanceof NewerSchemaError || error instanceof StorageError) throw error;
@@ -405,17 +401,23 @@ export class Storage {
 
   #becomeCorrupt(cause: unknown): StorageCorruptError {
     if (this.#state.kind === 'corrupt') return this.#state.error;
-    let copies: string[] = [];
-    let copyFailure: unknown;
-    try {
-      copies = copyAside(this.path, this.#now());
-    } catch (error) {
-      copyFailure = error;
-    }
-    const corrupt = new StorageCorruptError(this.path, copies, copyFailure === undefined ? cause : new AggregateError([cause, copyFailure], String((cause as Error).message)));
+    const corrupt = corruptAfterCopy(this.path, this.#now(), cause);
     this.#state = { kind: 'corrupt', error: corrupt };
     this.#closeConnections();
     return corrupt;
+  }
+}
+
+/**
+ * Copies the damaged files aside and returns the error to raise. If the copy itself fails
+ * (disk full, read-only folder) the error still says CORRUPT, with no copies and both causes;
+ * the original file is left as it is either way.
+ */
+function corruptAfterCopy(file: string, now: number, cause: unknown): StorageCorruptError {
+  try {
+    return new StorageCorruptError(file, copyAside(file, now), cause);
+  } catch (copyError) {
+    return new StorageCorruptError(file, [], new AggregateError([cause, copyError], `${(cause as Error).message}; copying it aside failed: ${(copyError as Error).message}`));
   }
 }
 
