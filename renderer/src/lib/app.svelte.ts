@@ -110,8 +110,9 @@ export class AppState {
     return this.transport.call(name, input);
   }
 
-  /** Subscribes to the events and loads what the first screen needs. */
-  start(): void {
+  /** Subscribes to the events and loads what the first screen needs (and `conversationId`, if given). */
+  start(conversationId: string | null = null): void {
+    this.activeId = conversationId;
     const { transport } = this;
     this.unsubscribers.push(
       transport.on('generation.prefill', (event) => this.live.getOrCreate(event.conversationId, event.messageId).onPrefill(event)),
