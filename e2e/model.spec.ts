@@ -1,0 +1,122 @@
+// With the real model host running the bundled tiny model: seeds replay answers, models
+// switch, the composer says why it is disabled, and killing the host mid-answer keeps the
+// partial text, shows what happened, and the next message works.
+import type { Page } from '@playwright/test';
+import { answers, expect, send, test, waitForAnswer } from './support/fixtures.ts';
+import { SECOND_MODEL } from './support/test-host.ts';
+
+async function openSettings(page: Page) {
+  await page.getByTestId('open-settings').click();
+  const dialog = page.getByTestId('settings');
+  await expect(dialog).toBeVisible();
+  return dialog;
+}
+
+async function setField(page: Page, testId: string, value: string): Promise<void> {
+  const dialog = await openSettings(page);
+  const field = dialog.getByTestId(testId);
+  await field.fill(value);
+  await field.press('Tab');
+  await expect(dialog.getByRole('status').filter({ hasText: 'Saved' })).toBeVisible();
+  await page.keyboard.press('Escape');
+  await expect(dialog).toBeHidden();
+}
+
+async function answerText(page: Page): Promise<string> {
+  return page.evaluate(() => {
+    const app = (window as unknown as { __jielong: { messages: Array<{ role: string; content: string }> } }).__jielong;
+    return app.messages.filter((m) => m.role === 'assistant').at(-1)?.content ?? '';
+  });
+}
+
+test('the same seed gives the same answer and another seed a different one', async ({ app }) => {
+  await setField(app, 'sampling-seed', '1234');
+  await setField(app, 'sampling-maxNewTokens', '40');
+  await send(app, 'Hello, tiny model');
+  await waitForAnswer(app);
+  const first = await answerText(app);
+  expect(first.length).toBeGreaterThan(0);
+  await expect(answers(app).last().getByTestId('message-stats')).toContainText('seed 1234');
+
+  await answers(app).last().hover();
+  await answers(app).last().getByTestId('regenerate').click();
+  await expect(answers(app).last().getByTestId('alternate-count')).toHaveText('2/2');
+  await waitForAnswer(app);
+  expect(await answerText(app)).toBe(first);
+
+  await setField(app, 'sampling-seed', '99');
+  await answers(app).last().hover();
+  await answers(app).last().getByTestId('regenerate').click();
+  await expect(answers(app).last().getByTestId('alternate-count')).toHaveText('3/3');
+  await waitForAnswer(app);
+  await expect(answers(app).last().getByTestId('message-stats')).toContainText('seed 99');
+  expect(await answerText(app)).not.toBe(first);
+});
+
+test.describe('two models', () => {
+  test.use({ hostOptions: { secondModel: true } });
+
+  test('switching models: the picker lists both, loads the other, shows its memory use', async ({ app }) => {
+    await expect(app.getByTestId('model-button')).toContainText('Jielong tiny (random weights)');
+    await app.getByTestId('model-button').click();
+    const picker = app.getByTestId('model-picker');
+    await expect(picker.locator('[data-model-id]')).toHaveCount(2);
+    const first = picker.locator('[data-model-id="jielong-tiny-random"]');
+    await expect(first.getByTestId('model-memory')).toContainText(/Memory in use: [\d.,]+ MB/);
+    const second = picker.locator(`[data-model-id="${SECOND_MODEL.id}"]`);
+    await second.getByTestId('load-model').click();
+    await expect(second.getByText('Loaded', { exact: true })).toBeVisible({ timeout: 30_000 });
+    await expect(second.getByTestId('model-memory')).toBeVisible();
+    await expect(first.getByTestId('load-model')).toBeVisible();
+    await app.keyboard.press('Escape');
+    await expect(app.getByTestId('model-button')).toContainText(SECOND_MODEL.name);
+
+    await send(app, 'Which model are you?');
+    await waitForAnswer(app);
+    await expect(answers(app).last()).toHaveAttribute('data-status', 'complete');
+    const modelId = await app.evaluate(() => (window as unknown as { __jielong: { messages: Array<{ modelId: string | null }> } }).__jielong.messages.at(-1)?.modelId);
+    expect(modelId).toBe(SECOND_MODEL.id);
+  });
+});
+
+test.describe('no model loaded', () => {
+  test.use({ hostOptions: { loadModel: false } });
+
+  test('the composer is disabled with the reason, and a way to load one', async ({ app }) => {
+    await expect(app.getByTestId('composer')).toBeDisabled();
+    await expect(app.getByTestId('composer-reason')).toContainText('No model is loaded');
+    await app.getByRole('button', { name: 'Choose a model' }).click();
+    await app.getByTestId('model-picker').getByTestId('load-model').first().click();
+    await expect(app.getByTestId('composer')).toBeEnabled({ timeout: 30_000 });
+    await expect(app.getByTestId('composer-reason')).toHaveCount(0);
+  });
+});
+
+test('killing the model host mid-answer keeps the partial text, says so, and the next message works', async ({ app, host }) => {
+  await setField(app, 'sampling-maxNewTokens', '4000');
+  await setField(app, 'sampling-seed', '7');
+  await send(app, 'Write for a long time');
+  const answer = answers(app).last();
+  await expect(answer).toHaveAttribute('data-status', 'streaming');
+  await expect.poll(async () => (await answerLiveLength(app)) > 40, { timeout: 20_000 }).toBe(true);
+
+  host.killModelHost();
+  await expect(answer).toHaveAttribute('data-status', 'interrupted');
+  await expect(answer.getByTestId('interrupted')).toContainText('the model stopped while writing');
+  const partial = ((await answer.getByTestId('markdown').textContent()) ?? '').trim();
+  expect(partial.length).toBeGreaterThan(10);
+
+  // The host is restarted and the model reloaded; the next message gets a whole answer.
+  await setField(app, 'sampling-maxNewTokens', '20');
+  await send(app, 'Are you back?');
+  await waitForAnswer(app, 60_000);
+  await expect(answers(app).last()).toHaveAttribute('data-status', 'complete');
+  // The interrupted answer kept its text, also after a reload.
+  await app.reload();
+  await expect(answers(app).first()).toHaveAttribute('data-status', 'interrupted');
+  await expect(answers(app).first().getByTestId('markdown')).toHaveText(partial);
+});
+
+function answerLiveLength(page: Page): Promise<number> {
+  return page.evaluate(() => document.querySelector('article[data-role="assistant"] [data-testid="markdown"]')?.textContent?.length ?? 0);
+}

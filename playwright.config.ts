@@ -1,0 +1,32 @@
+// Playwright: the browser-host specs (e2e/*.spec.ts, in Debian's Chromium against a fresh
+// browser host per test) and the Electron spec (e2e/electron.spec.ts, which skips itself
+// without the Electron binary). Run by `npm test` after Vitest.
+import { defineConfig } from '@playwright/test';
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from './e2e/support/chromium.ts';
+
+export default defineConfig({
+  testDir: 'e2e',
+  outputDir: 'test-results/e2e',
+  globalSetup: './e2e/support/global-setup.ts',
+  timeout: 90_000,
+  expect: { timeout: 15_000 },
+  // Two cores: the page, the host and the model share them.
+  workers: process.env['CI'] ? 2 : 2,
+  fullyParallel: true,
+  retries: 0,
+  reporter: [['list']],
+  projects: [
+    {
+      name: 'browser',
+      testIgnore: ['electron.spec.ts'],
+      use: {
+        browserName: 'chromium',
+        viewport: { width: 1280, height: 800 },
+        launchOptions: { executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS },
+        trace: 'retain-on-failure',
+        screenshot: 'only-on-failure',
+      },
+    },
+    { name: 'electron', testMatch: ['electron.spec.ts'] },
+  ],
+});
