@@ -2,9 +2,10 @@
 // model: a full download that the engine then loads and chats with, and every way a transfer
 // can go wrong (cuts, a server ignoring Range, a corrupt byte, 404s, a full disk, cancel,
 // pause, an app restart, the concurrency limit).
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdir, readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_MODEL_DIR } from '../../../scripts/testing/model-fixtures.ts';
 import { hubFileBytes } from '../../../scripts/testing/hub-server.ts';
@@ -502,5 +503,42 @@ describe('DownloadManager', () => {
     expect(model).toMatchObject({ id: 'tiny-test-q4', origin: { kind: 'downloaded', catalogId: 'tiny-test', commit }, license: 'apache-2.0' });
     // Every file came from the pinned commit.
     expect(testHub.hub.requests.filter((r) => r.kind === 'resolve').every((r) => r.url.includes(`/resolve/${commit}/`))).toBe(true);
+  });
+  it('a process killed mid-download (SIGKILL) leaves a download the next run resumes from its parts', async () => {
+    const dir = await freshModelsDir();
+    testHub.hub.throttle(150_000);
+    const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./download-crash-child.ts', import.meta.url)), dir, testHub.hub.url, TINY_REPO, 'fp32'], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+    await new Promise<void>((resolve, reject) => {
+      let buffer = '';
+      child.stdout.on('data', (chunk: Buffer) => {
+        buffer += chunk.toString();
+        for (const line of buffer.split('\n').slice(0, -1)) {
+          const progress = JSON.parse(line) as { path: string; bytes: number };
+          if (progress.path === 'onnx/model.onnx' && progress.bytes > 200_000) resolve();
+        }
+        buffer = buffer.slice(buffer.lastIndexOf('\n') + 1);
+      });
+      child.on('exit', () => reject(new Error('the download process ended before it was killed')));
+    });
+    child.kill('SIGKILL');
+    await exited;
+    testHub.hub.throttle(null);
+    testHub.hub.resetLog();
+
+    const next = manager(dir);
+    await next.restore();
+    expect(testHub.hub.requests).toEqual([]);
+    const [found] = next.list();
+    expect(found).toMatchObject({ state: 'paused', interrupted: true });
+    const part = found!.files.find((f) => f.path === 'onnx/model.onnx')!.bytesDone;
+    expect(part).toBeGreaterThan(200_000);
+    expect(await new ModelRegistry({ modelsDir: dir }).list()).toEqual([]);
+    await next.resume(found!.id);
+    expect((await waitForState(next, found!.id, ['installed', 'failed'])).state).toBe('installed');
+    expect(testHub.hub.rangeRequests('onnx/model.onnx').map((r) => r.range)).toEqual([`bytes=${part}-`]);
+    expect(await sha256File(path.join(dir, found!.modelId, 'onnx', 'model.onnx'))).toBe(file('onnx/model.onnx').sha256);
   });
 });

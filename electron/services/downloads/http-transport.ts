@@ -68,11 +68,9 @@ export function nodeHttpGet(options: NodeHttpOptions = {}): HttpGet {
       });
       const idle = request.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
       req.setTimeout(idle, () => req.destroy(new NetworkError(`no answer from ${url.host} for ${Math.round(idle / 1000)} s`, 'ETIMEDOUT')));
-      req.on('response', (res) => {
-        // The body stream keeps the same idle limit once the headers are in.
-        res.socket?.setTimeout(idle, () => res.destroy(new NetworkError(`the transfer from ${url.host} stalled for ${Math.round(idle / 1000)} s`, 'ETIMEDOUT')));
-        resolve(res);
-      });
+      // The socket's idle limit stays on while the body streams: a stall destroys the request,
+      // and the body then fails.
+      req.on('response', (res) => resolve(res));
       req.on('error', (error: NodeJS.ErrnoException) => {
         if (error.name === 'AbortError') return reject(error);
         reject(error instanceof NetworkError ? error : new NetworkError(`${url.host}: ${error.message}`, error.code));
