@@ -8,8 +8,8 @@ import type { ModelDtype } from '../shared/model-host-protocol.ts';
 export interface CatalogFile {
   /** Path in the repository, `/`-separated. */
   path: string;
-  /** Bytes. Exact when `sizeVerified`, else the hub page's rounded figure. */
-  size: number;
+  /** Bytes: exact when `sizeVerified`, else the hub page's rounded figure; null when no public source showed it. */
+  size: number | null;
   sizeVerified: boolean;
   /** The LFS sha256 as a public source shows it; null when not verified. */
   sha256: string | null;
@@ -17,11 +17,12 @@ export interface CatalogFile {
 
 export interface CatalogVariant {
   dtype: ModelDtype;
+  /** The files the engine needs, as far as public sources show them; the hub's list at download time is authoritative. */
   files: CatalogFile[];
-  /** Sum of the file sizes. */
-  downloadBytes: number;
-  /** Estimated resident memory to run this variant on CPU (see resources/catalog/README.md). */
-  ramEstimateBytes: number;
+  /** Sum of the file sizes; null when a size is unknown. */
+  downloadBytes: number | null;
+  /** Estimated resident memory to run this variant on CPU (resources/catalog/README.md); null when the weights' size is unknown. */
+  ramEstimateBytes: number | null;
 }
 
 export interface CatalogEntry {
@@ -34,7 +35,8 @@ export interface CatalogEntry {
   /** A commit sha where a public source showed one, else a branch name. */
   revision: string;
   license: string;
-  contextLength: number;
+  /** max_position_embeddings of config.json; null when not verified. */
+  contextLength: number | null;
   parameters: string;
   variants: CatalogVariant[];
   /** Where each fact came from, and what could not be checked. */
