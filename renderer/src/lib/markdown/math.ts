@@ -24,7 +24,10 @@ const MAX_TEX_LENGTH = 5000;
 export function renderTex(tex: string, displayMode: boolean): string {
   if (tex.length > MAX_TEX_LENGTH) return `<code>${escapeHtml(tex)}</code>`;
   try {
-    return katex.renderToString(tex, { ...KATEX_OPTIONS, displayMode });
+    // KaTeX lays out with style attributes, which the CSP refuses (even while DOMPurify parses
+    // them): they travel as data-style, filtered by the sanitizer and applied through the CSSOM.
+    // KaTeX escapes attribute values and text, so ` style="` only ever starts an attribute.
+    return katex.renderToString(tex, { ...KATEX_OPTIONS, displayMode }).replaceAll(' style="', ' data-style="');
   } catch {
     return `<code>${escapeHtml(tex)}</code>`;
   }

@@ -23,6 +23,13 @@ describe('markdown', () => {
     expect(root.querySelector('table td s')?.textContent).toBe('2');
   });
 
+  it('aligns table columns with classes, never a style attribute', () => {
+    const root = dom(renderer.render('| a | b |\n|--:|:-:|\n| 1 | 2 |\n'));
+    expect(root.querySelector('th')?.className).toBe('md-align-right');
+    expect(root.querySelector('td:nth-child(2)')?.className).toBe('md-align-center');
+    expect(root.querySelector('[style]')).toBeNull();
+  });
+
   it('highlights fenced code with a known language and adds a copy button', () => {
     const root = dom(renderer.render('```ts\nconst x: number = 1;\n```\n'));
     const block = root.querySelector('.code-block');

@@ -70,6 +70,16 @@ export function createMarkdown(labels: MarkdownLabels): MarkdownIt {
   md.use(mathPlugin);
   md.validateLink = (url) => isSafeHref(url);
   md.linkify.set({ fuzzyLink: false, fuzzyEmail: false, fuzzyIP: false });
+  // Table alignment as a class, not markdown-it's style attribute (the CSP refuses those).
+  md.core.ruler.push('align_classes', (state) => {
+    for (const token of state.tokens) {
+      if (token.type !== 'th_open' && token.type !== 'td_open') continue;
+      const align = /text-align:(left|right|center)/.exec(String(token.attrGet('style') ?? ''))?.[1];
+      if (!align) continue;
+      token.attrs = (token.attrs ?? []).filter(([name]) => name !== 'style');
+      token.attrJoin('class', `md-align-${align}`);
+    }
+  });
 
   md.renderer.rules.fence = (tokens, index) => {
     const token = tokens[index]!;

@@ -4,9 +4,9 @@
 // - no script, no event handlers, no forms, no frames, no <img>/<video>/<use> (nothing that
 //   loads a remote resource; the CSP's img-src is the wall behind this one);
 // - links keep an href only when it is https:, and open outside the app;
-// - inline `style` attributes (KaTeX's layout) are moved to `data-style` and applied later
-//   through the CSSOM (`applyDataStyles`), because the app's CSP has no 'unsafe-inline' for
-//   styles, and only properties KaTeX needs, with plain values, are kept.
+// - no `style` attribute survives; KaTeX's layout arrives as `data-style` (math.ts), keeps only
+//   the properties KaTeX needs with plain values, and is applied through the CSSOM
+//   (`applyDataStyles`), because the app's CSP has no 'unsafe-inline' for styles.
 import DOMPurify, { type Config } from 'dompurify';
 
 const FORBID_TAGS = [
@@ -107,11 +107,14 @@ function getPurifier(): ReturnType<typeof DOMPurify> {
   instance.addHook('afterSanitizeAttributes', (node) => {
     const element = node as Element;
     if (typeof element.getAttribute !== 'function') return;
-    const style = element.getAttribute('style');
-    if (style !== null) {
-      element.removeAttribute('style');
-      const kept = filterStyle(style);
+    // A style attribute from anywhere is dropped; KaTeX's layout arrives as data-style (math.ts)
+    // and keeps only what filterStyle allows.
+    element.removeAttribute('style');
+    const dataStyle = element.getAttribute('data-style');
+    if (dataStyle !== null) {
+      const kept = filterStyle(dataStyle);
       if (kept) element.setAttribute('data-style', kept);
+      else element.removeAttribute('data-style');
     }
     if (element.hasAttribute('href')) {
       const href = element.getAttribute('href') ?? '';
