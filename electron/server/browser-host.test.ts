@@ -6,7 +6,6 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { createDispatch, createHandlers } from '../services/api.ts';
 import { createAppServices, type AppServices } from '../services/app-services.ts';
 import { startBrowserHost, type BrowserHost } from './browser-host.ts';
 
@@ -121,7 +120,7 @@ describe('browser host', () => {
   });
 
   it('refuses to listen on a non-loopback address unless told so explicitly', async () => {
-    const dispatch = createDispatch(createHandlers({ storage: app.storage, chat: app.chat, models: app.models, settings: app.settings }));
+    const dispatch = app.dispatch;
     await expect(startBrowserHost({ dispatch, events: app.events, rendererDir: dir, host: '0.0.0.0' })).rejects.toThrow(/not a loopback address.*--allow-non-loopback/);
     const explicit = await startBrowserHost({ dispatch, events: app.events, rendererDir: dir, host: '0.0.0.0', allowNonLoopback: true, port: 0 });
     await explicit.close();

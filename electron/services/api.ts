@@ -3,11 +3,14 @@
 // handler, and always answers a CallResult — a refusal or a failure is a typed error, never
 // an exception that escapes into Electron's IPC or the WebSocket.
 import { z } from 'zod';
+import type { Catalog } from '../shared/model-registry-types.ts';
 import { calls, type ApiErrorShape, type CallName, type CallOutput, type CallResult } from '../shared/contract.ts';
 import { ModelHostError } from '../shared/model-host-error.ts';
 import { describeIssues } from '../shared/model-host-protocol.ts';
 import { StorageError, type Storage } from '../storage/index.ts';
 import type { ChatService } from './chat-service.ts';
+import type { DownloadManager } from './downloads/download-manager.ts';
+import type { ModelRegistry } from './model-registry.ts';
 import type { ModelService } from './model-service.ts';
 import type { SettingsService } from './settings-service.ts';
 
@@ -16,11 +19,14 @@ export interface Services {
   chat: ChatService;
   models: ModelService;
   settings: SettingsService;
+  registry: ModelRegistry;
+  downloads: DownloadManager;
+  catalog: () => Promise<Catalog>;
 }
 
 type Handlers = { [N in CallName]: (input: z.output<(typeof calls)[N]>) => CallOutput<N> | Promise<CallOutput<N>> };
 
-export function createHandlers({ storage, chat, models, settings }: Services): Handlers {
+export function createHandlers({ storage, chat, models, settings, registry, downloads, catalog }: Services): Handlers {
   return {
     'conversations.list': (input) => storage.listConversations({ ...input }),
     'conversations.create': (input) => storage.createConversation(input),
@@ -44,10 +50,30 @@ export function createHandlers({ storage, chat, models, settings }: Services): H
     'chat.stop': (input) => chat.stop(input),
     'chat.regenerate': (input) => chat.regenerate(input),
     'chat.editAndResend': (input) => chat.editAndResend(input),
-    'models.list': () => models.list(),
+    'models.list': () => registry.list(),
     'models.status': () => models.getStatus(),
     'models.load': ({ modelId }) => models.load(modelId),
     'models.unload': () => models.unload(),
+    'models.planRemoval': ({ id }) => registry.planRemoval(id),
+    'models.remove': async ({ id }) => {
+      await registry.remove(id, { confirm: true });
+      return { removed: true } as const;
+    },
+    'models.import': ({ path, name }) => registry.importFolder(path, name ? { name } : {}),
+    'models.setDefault': async ({ id }) => {
+      await registry.setDefault(id);
+      return { id };
+    },
+    'catalog.list': () => catalog(),
+    'downloads.list': () => downloads.list(),
+    'downloads.inspect': ({ repo, revision }) => downloads.inspect(repo, revision),
+    'downloads.start': ({ spec }) => downloads.start(spec),
+    'downloads.pause': ({ id }) => downloads.pause(id),
+    'downloads.resume': ({ id }) => downloads.resume(id),
+    'downloads.cancel': async ({ id }) => {
+      await downloads.cancel(id);
+      return { cancelled: true } as const;
+    },
     'settings.get': () => settings.get(),
     'settings.update': (patch) => settings.update(patch),
   };
@@ -80,5 +106,8 @@ export function toApiError(error: unknown): ApiErrorShape {
     return { code, message: error.message };
   }
   if (error instanceof z.ZodError) return { code: 'invalid_input', message: describeIssues(error) };
+  // The registry's and the downloader's errors carry their own lower_snake codes.
+  const code = (error as { code?: unknown } | null)?.code;
+  if (error instanceof Error && typeof code === 'string' && /^[a-z][a-z_]*$/.test(code)) return { code, message: error.message };
   return { code: 'internal', message: error instanceof Error ? error.message : String(error) };
 }

@@ -8,7 +8,10 @@ import { createDispatch, createHandlers, type Dispatch } from './api.ts';
 import { ChatService } from './chat-service.ts';
 import { EventBus } from './event-bus.ts';
 import { ModelHostClient, type SpawnHost } from './model-host-client.ts';
-import { ManifestFolderSource, ModelService, type ModelServiceOptions, type ModelSource } from './model-service.ts';
+import { loadCatalog } from './downloads/catalog.ts';
+import { DownloadManager, type DownloadManagerOptions } from './downloads/download-manager.ts';
+import { ModelRegistry } from './model-registry.ts';
+import { ModelService, type ModelServiceOptions } from './model-service.ts';
 import { SettingsService } from './settings-service.ts';
 
 export interface AppServicesOptions {
@@ -16,10 +19,14 @@ export interface AppServicesOptions {
   dataDir: string;
   /** Folder of bundled models (each with a jielong.json manifest). */
   bundledModelsDir: string;
+  /** Downloaded and imported models; default: <dataDir>/models. */
+  modelsDir?: string;
   spawnHost: SpawnHost;
-  /** Replaces the bundled-models source (the download registry). */
-  modelSource?: ModelSource;
   models?: ModelServiceOptions;
+  /** Overrides for the downloader (tests: the network, timings). */
+  downloads?: Partial<DownloadManagerOptions>;
+  /** The catalog file; default resources/catalog/models.json. */
+  catalogFile?: string;
 }
 
 export interface AppServices {
@@ -28,6 +35,8 @@ export interface AppServices {
   host: ModelHostClient;
   settings: SettingsService;
   models: ModelService;
+  registry: ModelRegistry;
+  downloads: DownloadManager;
   chat: ChatService;
   dispatch: Dispatch;
   /** Loads the first available model, if none is loaded; resolves even if that fails (the status says why). */
@@ -44,26 +53,47 @@ export function createAppServices(options: AppServicesOptions): AppServices {
   const events = new EventBus();
   const host = new ModelHostClient(options.spawnHost);
   const settings = new SettingsService(options.dataDir);
-  const models = new ModelService(host, options.modelSource ?? new ManifestFolderSource(options.bundledModelsDir, 'bundled'), events, options.models);
+  const modelsDir = options.modelsDir ?? path.join(options.dataDir, 'models');
+  mkdirSync(modelsDir, { recursive: true });
+  // The loaded model cannot be deleted; `models` is only read when a deletion is asked for.
+  const registry: ModelRegistry = new ModelRegistry({ modelsDir, bundledDirs: [options.bundledModelsDir], isInUse: (id): boolean => models.getStatus().modelId === id });
+  const models: ModelService = new ModelService(host, registry, events, options.models);
+  // Read on demand: nothing about models touches the disk or the network at start-up.
+  let catalog: ReturnType<typeof loadCatalog> | null = null;
+  const getCatalog = (): ReturnType<typeof loadCatalog> => (catalog ??= loadCatalog(options.catalogFile));
+  const downloads = new DownloadManager({
+    modelsDir,
+    isIdTaken: (id) => registry.has(id),
+    hubHost: () => settings.get().hubHost,
+    ...options.downloads,
+  });
+  downloads.on((event) => {
+    if (event.type === 'installed') void registry.notifyInstalled(event.modelId).catch(() => undefined);
+    events.emit('downloads.event', event);
+  });
+  registry.on((event) => events.emit('models.changed', event));
   const chat = new ChatService(storage, host, models, settings, events);
-  const dispatch = createDispatch(createHandlers({ storage, chat, models, settings }));
+  const dispatch = createDispatch(createHandlers({ storage, chat, models, settings, registry, downloads, catalog: getCatalog }));
   return {
     storage,
     events,
     host,
     settings,
     models,
+    registry,
+    downloads,
     chat,
     dispatch,
     async loadDefaultModel() {
       if (models.getStatus().state !== 'none') return;
-      const [first] = await models.list();
-      if (first) await models.load(first.id).catch(() => undefined);
+      const chosen = (await registry.getDefault()) ?? (await registry.list())[0];
+      if (chosen) await models.load(chosen.id).catch(() => undefined);
     },
     async close() {
       const active = chat.activeAnswer;
       if (active) chat.stop({ conversationId: active.conversationId });
       await chat.idle();
+      await downloads.close();
       host.stop();
       storage.close();
     },

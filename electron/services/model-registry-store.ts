@@ -14,7 +14,7 @@ import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { dtypeSchema, type ModelDtype } from '../shared/model-host-protocol.ts';
-import type { InstalledFile, ModelOrigin } from './model-registry-types.ts';
+import type { InstalledFile, ModelOrigin } from '../shared/model-registry-types.ts';
 
 export const MANIFEST_FILE = 'jielong.json';
 export const DOWNLOADS_DIR = '.downloads';

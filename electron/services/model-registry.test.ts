@@ -10,7 +10,7 @@ import { sha256File } from '../model-files/file-hash.ts';
 import { ModelHostError } from '../shared/model-host-error.ts';
 import { ModelRegistry, ModelRegistryError } from './model-registry.ts';
 import { MANIFEST_FILE, STAGING_DIR } from './model-registry-store.ts';
-import type { RegistryEvent } from './model-registry-types.ts';
+import type { RegistryEvent } from '../shared/model-registry-types.ts';
 
 const BUNDLED_ROOT = path.dirname(DEMO_MODEL_DIR);
 let work: { dir: string };

@@ -25,7 +25,7 @@ import {
   writeJsonAtomic,
   type InstalledManifest,
 } from './model-registry-store.ts';
-import type { ImportProgress, InstalledModel, RegistryEvent, RemovalPlan } from './model-registry-types.ts';
+import type { ImportProgress, InstalledModel, RegistryEvent, RemovalPlan } from '../shared/model-registry-types.ts';
 import type { ModelSource } from './model-service.ts';
 
 export type ModelRegistryErrorCode = 'not_found' | 'invalid_model' | 'invalid_request' | 'already_exists' | 'confirmation_required' | 'read_only' | 'in_use' | 'disk_full' | 'io_error';

@@ -2,72 +2,17 @@
 // host to switch models (killing the process is the only way all of a model's memory comes
 // back), and after a host crash restarts it with backoff and reloads the same model so the
 // next message works.
-import { readdir, readFile, stat } from 'node:fs/promises';
-import path from 'node:path';
 import type { ModelStatus, ModelSummary } from '../shared/chat-types.ts';
 import { ModelHostError } from '../shared/model-host-error.ts';
-import { dtypeSchema, type LoadedModelInfo, type ModelDtype } from '../shared/model-host-protocol.ts';
+import type { LoadedModelInfo, ModelDtype } from '../shared/model-host-protocol.ts';
 import type { EventBus } from './event-bus.ts';
 import type { ModelHostClient } from './model-host-client.ts';
 
-/** Where models come from: the bundled demo for now, the download registry later. */
+/** Where models come from (the registry: bundled, downloaded and imported models). */
 export interface ModelSource {
   list(): Promise<ModelSummary[]>;
   /** The folder and dtype to load for a model id; throws a ModelHostError('model_not_found') for an unknown id. */
   resolve(modelId: string): Promise<{ modelDir: string; dtype: ModelDtype }>;
-}
-
-/** Models in folders that carry a `jielong.json` manifest (the bundled demo model). */
-export class ManifestFolderSource implements ModelSource {
-  constructor(
-    private readonly root: string,
-    private readonly origin: ModelSummary['source'],
-  ) {}
-
-  async list(): Promise<ModelSummary[]> {
-    const entries = await readdir(this.root, { withFileTypes: true }).catch(() => []);
-    const models: ModelSummary[] = [];
-    for (const entry of entries) {
-      if (!entry.isDirectory()) continue;
-      const summary = await this.read(entry.name).catch(() => null);
-      if (summary) models.push(summary);
-    }
-    return models;
-  }
-
-  async resolve(modelId: string): Promise<{ modelDir: string; dtype: ModelDtype }> {
-    const models = await this.list();
-    const model = models.find((m) => m.id === modelId);
-    if (!model) throw new ModelHostError('model_not_found', `No installed model has the id ${modelId}`);
-    return { modelDir: path.join(this.root, this.folderOf.get(modelId)!), dtype: model.dtypes[0]! };
-  }
-
-  private readonly folderOf = new Map<string, string>();
-
-  private async read(folder: string): Promise<ModelSummary> {
-    const dir = path.join(this.root, folder);
-    const manifest = JSON.parse(await readFile(path.join(dir, 'jielong.json'), 'utf8')) as Record<string, unknown>;
-    const dtypes = dtypeSchema.array().min(1).parse(manifest['dtypes']);
-    const id = typeof manifest['id'] === 'string' ? manifest['id'] : folder;
-    this.folderOf.set(id, folder);
-    return {
-      id,
-      name: typeof manifest['name'] === 'string' ? manifest['name'] : folder,
-      description: typeof manifest['description'] === 'string' ? manifest['description'] : '',
-      dtypes,
-      contextLength: typeof manifest['contextLength'] === 'number' ? manifest['contextLength'] : null,
-      sizeBytes: await folderSize(dir),
-      source: this.origin,
-    };
-  }
-}
-
-async function folderSize(dir: string): Promise<number> {
-  let total = 0;
-  for (const entry of await readdir(dir, { withFileTypes: true, recursive: true })) {
-    if (entry.isFile()) total += (await stat(path.join(entry.parentPath, entry.name))).size;
-  }
-  return total;
 }
 
 export interface ModelServiceOptions {
@@ -92,10 +37,6 @@ export class ModelService {
   ) {
     this.backoff = options.restartBackoffMs ?? DEFAULT_BACKOFF_MS;
     host.onUnexpectedExit((error) => this.recover(error));
-  }
-
-  list(): Promise<ModelSummary[]> {
-    return this.source.list();
   }
 
   getStatus(): ModelStatus {

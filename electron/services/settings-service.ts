@@ -13,6 +13,7 @@ export const DEFAULT_SETTINGS: AppSettings = {
   candidates: 5,
   defaultSampling: (({ seed: _seed, ...rest }) => rest)(DEFAULT_SAMPLING_PARAMS),
   defaultSystemPrompt: 'You are a helpful assistant.',
+  hubHost: null,
 };
 
 export class SettingsService {

@@ -12,11 +12,11 @@ import type {
   GenerationStarted,
   ImportResult,
   ModelStatus,
-  ModelSummary,
   SearchPage,
   Siblings,
 } from './chat-types.ts';
-import { samplingParamsSchema, tokenCandidateSchema, generationStatsSchema, hostErrorCodeSchema } from './model-host-protocol.ts';
+import { samplingParamsSchema, tokenCandidateSchema, generationStatsSchema, hostErrorCodeSchema, dtypeSchema } from './model-host-protocol.ts';
+import type { Catalog, DownloadEvent, DownloadInfo, InstalledModel, RegistryEvent, RemovalPlan, RepoInspection } from './model-registry-types.ts';
 
 const id = z.string().min(1, 'an id is required').max(128);
 const title = z.string().trim().min(1, 'the title must not be empty').max(500);
@@ -25,6 +25,8 @@ const systemPrompt = z.string().max(100_000).nullable();
 /** Stored per conversation: every field optional, unknown ones refused. */
 const conversationSampling = samplingParamsSchema.partial().strict().nullable();
 const pageLimit = z.number().int().min(1).max(500);
+const hubRepo = z.string().regex(/^[A-Za-z0-9][\w.-]{0,95}\/[A-Za-z0-9][\w.-]{0,95}$/, 'a repository id looks like owner/name');
+const hubRevision = z.string().regex(/^[\w.-]{1,128}$/, 'a revision is a branch, tag or commit');
 
 export const settingsSchema = z
   .object({
@@ -35,6 +37,8 @@ export const settingsSchema = z
     candidates: z.number().int().min(0).max(10),
     defaultSampling: samplingParamsSchema.omit({ seed: true }),
     defaultSystemPrompt: z.string().max(100_000),
+    /** A Hugging Face mirror (https URL); null: JIELONG_HUB_HOST, HF_ENDPOINT, then huggingface.co. */
+    hubHost: z.url({ protocol: /^https?$/, error: 'the hub host must be an http(s) URL' }).max(2048).nullable(),
   })
   .strict();
 
@@ -72,6 +76,28 @@ export const calls = {
   'models.status': z.object({}).strict(),
   'models.load': z.object({ modelId: id }).strict(),
   'models.unload': z.object({}).strict(),
+  /** What deleting would remove, for the confirmation dialog. */
+  'models.planRemoval': z.object({ id }).strict(),
+  'models.remove': z.object({ id, confirm: z.literal(true, 'deleting a model needs confirm: true') }).strict(),
+  /** Copies a local model folder (validated first) into the models folder. */
+  'models.import': z.object({ path: z.string().min(1).max(4096), name: z.string().trim().min(1).max(200).optional() }).strict(),
+  'models.setDefault': z.object({ id: id.nullable() }).strict(),
+  'catalog.list': z.object({}).strict(),
+  'downloads.list': z.object({}).strict(),
+  /** "Add by repo id": what the hub has for a repository, before anything is downloaded. */
+  'downloads.inspect': z.object({ repo: hubRepo, revision: hubRevision.optional() }).strict(),
+  'downloads.start': z
+    .object({
+      spec: z.discriminatedUnion('source', [
+        z.object({ source: z.literal('catalog'), catalogId: id, dtype: dtypeSchema }).strict(),
+        z.object({ source: z.literal('hub'), repo: hubRepo, revision: hubRevision.optional(), dtype: dtypeSchema, name: z.string().trim().min(1).max(200).optional() }).strict(),
+      ]),
+    })
+    .strict(),
+  'downloads.pause': z.object({ id }).strict(),
+  'downloads.resume': z.object({ id }).strict(),
+  /** Stops a download and removes its partial files. */
+  'downloads.cancel': z.object({ id }).strict(),
   'settings.get': z.object({}).strict(),
   'settings.update': settingsSchema.partial().strict(),
 } as const;
@@ -98,10 +124,21 @@ export interface CallOutputs {
   'chat.stop': { stopped: boolean };
   'chat.regenerate': GenerationStarted;
   'chat.editAndResend': GenerationStarted;
-  'models.list': ModelSummary[];
+  'models.list': InstalledModel[];
   'models.status': ModelStatus;
   'models.load': ModelStatus;
   'models.unload': ModelStatus;
+  'models.planRemoval': RemovalPlan;
+  'models.remove': { removed: true };
+  'models.import': InstalledModel;
+  'models.setDefault': { id: string | null };
+  'catalog.list': Catalog;
+  'downloads.list': DownloadInfo[];
+  'downloads.inspect': RepoInspection;
+  'downloads.start': DownloadInfo;
+  'downloads.pause': DownloadInfo;
+  'downloads.resume': DownloadInfo;
+  'downloads.cancel': { cancelled: true };
   'settings.get': AppSettings;
   'settings.update': AppSettings;
 }
@@ -126,6 +163,10 @@ export const events = {
   'generation.error': z.object({ conversationId: id, messageId: id, code: z.string(), message: z.string() }).strict(),
   'models.progress': z.object({ modelId: id, file: z.string(), progress: z.number() }).strict(),
   'models.status': z.custom<ModelStatus>(),
+  /** Installed, removed, default changed. */
+  'models.changed': z.custom<RegistryEvent>(),
+  /** Download added, state changed, progress (per file and total: bytes, speed, ETA), installed, removed. */
+  'downloads.event': z.custom<DownloadEvent>(),
 } as const;
 
 export type EventName = keyof typeof events;

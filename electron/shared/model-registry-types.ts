@@ -1,7 +1,7 @@
 // The plain data of models on disk, downloads and the catalog: what the UI sees. Types only,
 // no runtime imports beyond electron/shared, so the contract layer can map them one to one.
-import type { ModelSummary } from '../shared/chat-types.ts';
-import type { ModelDtype } from '../shared/model-host-protocol.ts';
+import type { ModelSummary } from './chat-types.ts';
+import type { ModelDtype } from './model-host-protocol.ts';
 
 // ---- catalog ----
 

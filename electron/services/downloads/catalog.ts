@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { dtypeSchema } from '../../shared/model-host-protocol.ts';
 import { onnxFilePath, REQUIRED_MODEL_FILES } from '../../shared/model-layout.ts';
 import { MODEL_ID_PATTERN } from '../model-registry-store.ts';
-import type { Catalog, CatalogEntry } from '../model-registry-types.ts';
+import type { Catalog, CatalogEntry } from '../../shared/model-registry-types.ts';
 import { DownloadError } from './download-error.ts';
 import { validateRepoId, validateRepoPath, validateRevision } from './hub.ts';
 

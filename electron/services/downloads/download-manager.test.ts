@@ -13,7 +13,7 @@ import { sha256File } from '../../model-files/file-hash.ts';
 import { ModelHostClient } from '../model-host-client.ts';
 import { ModelRegistry } from '../model-registry.ts';
 import { DOWNLOADS_DIR } from '../model-registry-store.ts';
-import type { Catalog, DownloadEvent, DownloadInfo } from '../model-registry-types.ts';
+import type { Catalog, DownloadEvent, DownloadInfo } from '../../shared/model-registry-types.ts';
 import { nodeHostSpawner } from '../node-host-process.ts';
 import { DownloadError } from './download-error.ts';
 import { DownloadManager, type DownloadManagerOptions } from './download-manager.ts';

@@ -22,7 +22,7 @@ import {
   writeJsonAtomic,
   type InstalledManifest,
 } from '../model-registry-store.ts';
-import type { Catalog, DownloadEvent, DownloadFile, DownloadInfo, DownloadSpec, DownloadState, RepoInspection } from '../model-registry-types.ts';
+import type { Catalog, DownloadEvent, DownloadFile, DownloadInfo, DownloadSpec, DownloadState, RepoInspection } from '../../shared/model-registry-types.ts';
 import { findCatalogEntry } from './catalog.ts';
 import { DownloadError, isAbort } from './download-error.ts';
 import { newPartHash, openPartFile, syncDir, transferFile, type OpenPart, type PartHash } from './file-transfer.ts';

@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { ALL_DTYPES, filesForDtype, OPTIONAL_MODEL_FILES } from '../../model-files/model-folder-inspect.ts';
 import type { ModelDtype } from '../../shared/model-host-protocol.ts';
 import { onnxFilePath, REQUIRED_MODEL_FILES } from '../../shared/model-layout.ts';
-import type { RepoInspection } from '../model-registry-types.ts';
+import type { RepoInspection } from '../../shared/model-registry-types.ts';
 import { DownloadError } from './download-error.ts';
 import { readBody, type HttpGet, NetworkError } from './http-transport.ts';
 

@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { makeModel } from '../../../scripts/make-model/make-model.ts';
 import { HubServer } from '../../../scripts/testing/hub-server.ts';
-import type { DownloadEvent, DownloadInfo } from '../model-registry-types.ts';
+import type { DownloadEvent, DownloadInfo } from '../../shared/model-registry-types.ts';
 import type { DownloadManager } from './download-manager.ts';
 
 export const TINY_REPO = 'jielong-test/tiny-random';

@@ -1,0 +1,102 @@
+// Models through the contract: the catalog, a download from a local hub set as the mirror in
+// the settings, the registry listing it only once installed, loading it and chatting with it,
+// and deletion guarded by confirmation and by use.
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { CallName, CallOutput } from '../shared/contract.ts';
+import type { DownloadEvent } from '../shared/model-registry-types.ts';
+import { createAppServices, type AppServices } from './app-services.ts';
+import { startTestHub, tempDir, TINY_REPO, type TestHub } from './downloads/test-support.ts';
+import { nodeHostSpawner } from './node-host-process.ts';
+
+const BUNDLED_MODELS = fileURLToPath(new URL('../../resources/models', import.meta.url));
+
+describe('models through the contract', () => {
+  let hub: TestHub;
+  let data: { dir: string; cleanup(): Promise<void> };
+  let app: AppServices;
+  const downloadEvents: DownloadEvent[] = [];
+
+  async function call<N extends CallName>(name: N, input: unknown): Promise<CallOutput<N>> {
+    const result = await app.dispatch(name, input);
+    if (!result.ok) throw Object.assign(new Error(`${name}: ${result.error.code}: ${result.error.message}`), { code: result.error.code });
+    return result.value as CallOutput<N>;
+  }
+
+  beforeAll(async () => {
+    hub = await startTestHub();
+    data = await tempDir('jielong-models-api-');
+    app = createAppServices({ dataDir: data.dir, bundledModelsDir: BUNDLED_MODELS, spawnHost: nodeHostSpawner(), downloads: { progressIntervalMs: 0 } });
+    app.events.subscribe((name, payload) => {
+      if (name === 'downloads.event') downloadEvents.push(payload as DownloadEvent);
+    });
+  });
+  afterAll(async () => {
+    await app.close();
+    await hub.cleanup();
+    await data.cleanup();
+  });
+
+  it('lists the bundled demo model and the catalog, offline', async () => {
+    const models = await call('models.list', {});
+    expect(models.map((m) => m.id)).toEqual(['jielong-tiny-random']);
+    expect(models[0]!.removable).toBe(false);
+    const catalog = await call('catalog.list', {});
+    expect(catalog.entries.length).toBeGreaterThan(3);
+    expect(hub.hub.connections).toBe(0);
+  });
+
+  it('refuses a malformed repo id and a non-http hub host', async () => {
+    expect(await app.dispatch('downloads.inspect', { repo: 'not a repo' })).toMatchObject({ ok: false, error: { code: 'invalid_input', message: expect.stringMatching(/owner\/name/) } });
+    expect(await app.dispatch('settings.update', { hubHost: 'javascript:alert(1)' })).toMatchObject({ ok: false, error: { code: 'invalid_input' } });
+  });
+
+  it('downloads from the mirror in the settings, lists the model only once installed, loads it and chats', async () => {
+    await call('settings.update', { hubHost: hub.hub.url });
+    const inspection = await call('downloads.inspect', { repo: TINY_REPO });
+    expect(inspection.repo).toBe(TINY_REPO);
+    const started = await call('downloads.start', { spec: { source: 'hub', repo: TINY_REPO, dtype: 'q4' } });
+    expect((await call('models.list', {})).map((m) => m.id)).not.toContain(started.modelId);
+    const installed = await new Promise<DownloadEvent>((resolve) => {
+      const poll = setInterval(() => {
+        const event = downloadEvents.find((e) => e.type === 'installed' || (e.type === 'state' && e.download.state === 'failed'));
+        if (event) {
+          clearInterval(poll);
+          resolve(event);
+        }
+      }, 10);
+    });
+    expect(installed.type).toBe('installed');
+    expect(downloadEvents.some((e) => e.type === 'progress')).toBe(true);
+    const models = await call('models.list', {});
+    const model = models.find((m) => m.id === started.modelId)!;
+    expect(model.dtypes).toEqual(['q4']);
+
+    const status = await call('models.load', { modelId: model.id });
+    expect(status).toMatchObject({ state: 'ready', modelId: model.id });
+    const conversation = await call('conversations.create', { sampling: { maxNewTokens: 8 } });
+    const answer = await call('chat.send', { conversationId: conversation.id, content: 'hello' });
+    await app.chat.idle();
+    const stored = app.storage.getMessage(answer.assistantMessage.id);
+    expect(stored.status).toBe('complete');
+    expect(stored.modelId).toBe(model.id);
+
+    // In use: not deletable; without confirmation: not deleted; then deleted.
+    expect(await app.dispatch('models.remove', { id: model.id, confirm: true })).toMatchObject({ ok: false, error: { code: 'in_use' } });
+    await call('models.load', { modelId: 'jielong-tiny-random' });
+    expect(await app.dispatch('models.remove', { id: model.id })).toMatchObject({ ok: false, error: { code: 'invalid_input' } });
+    const plan = await call('models.planRemoval', { id: model.id });
+    expect(plan.sizeBytes).toBeGreaterThan(0);
+    await call('models.remove', { id: model.id, confirm: true });
+    expect((await call('models.list', {})).map((m) => m.id)).toEqual(['jielong-tiny-random']);
+  });
+
+  it('imports a local model folder, and refuses one that is not a model', async () => {
+    const imported = await call('models.import', { path: hub.modelDir, name: 'Imported tiny' });
+    expect(imported.name).toBe('Imported tiny');
+    expect((await call('models.list', {})).map((m) => m.id)).toContain(imported.id);
+    const refused = await app.dispatch('models.import', { path: path.join(hub.root, 'nothing-here') });
+    expect(refused.ok).toBe(false);
+  });
+});
