@@ -1,132 +1,23 @@
-// The plain types of the storage layer's public API. A later contract layer maps them onto
-// the shared contract; storage itself knows nothing about models beyond an opaque model id.
-// Ids are strings (UUIDs), times are epoch milliseconds.
+// The plain types of the storage layer's public API. The conversation types are the
+// renderer's too, so they live in the shared contract layer and are re-exported here; storage
+// itself knows nothing about models beyond an opaque model id.
 
-export type Role = 'system' | 'user' | 'assistant';
-
-/** `streaming` while tokens arrive; the others are final. A crash turns `streaming` into `interrupted`. */
-export type MessageStatus = 'streaming' | 'complete' | 'interrupted' | 'error';
-
-/** A final status, as given to `finish`. */
-export type FinalStatus = Exclude<MessageStatus, 'streaming'>;
-
-/**
- * Sampling parameters as the chat service used them. Storage keeps every finite number it is
- * given (so new parameters need no migration); the usual ones are named for convenience.
- */
-export interface SamplingParams {
-  temperature?: number;
-  topK?: number;
-  topP?: number;
-  minP?: number;
-  repetitionPenalty?: number;
-  maxNewTokens?: number;
-  seed?: number;
-  [name: string]: number | undefined;
-}
-
-/** Generation statistics of an assistant message. Extra numeric or string fields are kept as given. */
-export interface MessageStats {
-  /** Time to first token. */
-  timeToFirstTokenMs?: number;
-  prefillMs?: number;
-  prefillTokensPerSecond?: number;
-  decodeTokensPerSecond?: number;
-  promptTokens?: number;
-  /** Tokens generated. */
-  decodeTokens?: number;
-  /** Prompt tokens served from the KV cache. */
-  cachedTokens?: number;
-  /** Why generation stopped (e.g. `eos`, `max_tokens`, `cancelled`); opaque to storage. */
-  stopReason?: string;
-  [name: string]: number | string | undefined;
-}
-
-export interface Conversation {
-  id: string;
-  title: string;
-  createdAt: number;
-  updatedAt: number;
-  pinned: boolean;
-  /** Set while the conversation is in the trash (soft-deleted); null otherwise. */
-  deletedAt: number | null;
-  modelId: string | null;
-  systemPrompt: string | null;
-  sampling: SamplingParams | null;
-  /** The leaf of the branch the user is looking at; null for an empty conversation. */
-  selectedLeafId: string | null;
-}
-
-export interface Message {
-  id: string;
-  conversationId: string;
-  /** null for the first message(s) of a conversation. */
-  parentId: string | null;
-  role: Role;
-  content: string;
-  status: MessageStatus;
-  /** Why generation failed, when status is `error`. */
-  error: string | null;
-  modelId: string | null;
-  sampling: SamplingParams | null;
-  seed: number | null;
-  stats: MessageStats | null;
-  createdAt: number;
-  updatedAt: number;
-}
-
-/** A message on the active path, with where it sits among its siblings (for "‹ 2/3 ›"). */
-export interface PathMessage extends Message {
-  /** 0-based position among the messages that share its parent, oldest first. */
-  siblingIndex: number;
-  siblingCount: number;
-}
-
-export interface ActivePath {
-  conversation: Conversation;
-  /** Root first, selected leaf last. */
-  messages: PathMessage[];
-}
-
-export interface Siblings {
-  /** Oldest first; includes the message itself. */
-  messages: Message[];
-  /** Position of the asked-for message in `messages`. */
-  index: number;
-}
-
-export interface ConversationPage {
-  items: Conversation[];
-  /** Pass to the next `list` call; null when there is nothing more. */
-  nextCursor: string | null;
-}
-
-export interface SearchSnippet {
-  /** A short excerpt of the original text, with `…` where it was cut. */
-  text: string;
-  /** [start, end) ranges in `text` (UTF-16 offsets) that matched the query. */
-  highlights: Array<[number, number]>;
-}
-
-export interface SearchHit {
-  /** `title`: the conversation's title matched; `message`: a message's text matched. */
-  kind: 'title' | 'message';
-  conversationId: string;
-  conversationTitle: string;
-  /** null for title hits. */
-  messageId: string | null;
-  role: Role | null;
-  createdAt: number;
-  /** bm25 score; lower is better (SQLite's convention). */
-  score: number;
-  snippet: SearchSnippet;
-}
-
-export interface SearchPage {
-  hits: SearchHit[];
-  /** Offset of the next page; null when there is nothing more. */
-  nextOffset: number | null;
-}
+export type {
+  ActivePath,
+  Conversation,
+  ConversationPage,
+  FinalStatus,
+  Message,
+  MessageStats,
+  MessageStatus,
+  PathMessage,
+  Role,
+  SearchHit,
+  SearchPage,
+  SearchSnippet,
+  Siblings,
+  StoredSampling as SamplingParams,
+} from '../shared/chat-types.ts';
 
 export interface StorageInfo {
   path: string;
