@@ -114,9 +114,8 @@ async function main(): Promise<void> {
   const { buildElectron } = await import('./build-electron.ts');
   // JIELONG_DIST_DIR builds and runs somewhere other than dist/ (the tests use it).
   const { appDir } = await buildElectron(process.env.JIELONG_DIST_DIR ? { outDir: path.resolve(process.env.JIELONG_DIST_DIR) } : {});
-  if (!existsSync(path.join(appDir, 'renderer', 'index.html'))) {
-    console.warn('Note: dist/renderer/index.html is missing; build the renderer first or the window stays empty.');
-  }
+  const { buildRenderer } = await import('./build-renderer.ts');
+  buildRenderer(path.join(appDir, 'renderer'));
   await prepareNativeModules(appDir);
 
   const env = { ...process.env };

@@ -131,7 +131,7 @@ describe('npm run serve', () => {
   it('starts, prints the URL to open, and refuses a non-loopback host without the flag', async () => {
     const dataDir = await mkdtemp(path.join(os.tmpdir(), 'jielong-serve-'));
     const run = (args: string[]) => spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'electron/server/cli.ts'), ...args], { cwd: ROOT });
-    const child = run(['--port', '0', '--data-dir', dataDir, '--no-model']);
+    const child = run(['--port', '0', '--data-dir', dataDir, '--no-model', '--renderer-dir', dataDir]);
     const url = await new Promise<string>((resolve, reject) => {
       let out = '';
       child.stdout.on('data', (chunk) => {

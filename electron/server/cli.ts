@@ -1,5 +1,6 @@
 // npm run serve -- [--port N] [--data-dir DIR] [--host ADDR --allow-non-loopback]
 // Starts the same services as the Electron app and serves the renderer to a browser tab.
+import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -52,6 +53,13 @@ async function main(): Promise<void> {
   const port = Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) fail(`--port must be a whole number from 0 to 65535, not ${values.port}`);
 
+  const rendererDir = path.resolve(values['renderer-dir'] ?? path.join(ROOT, 'dist', 'renderer'));
+  if (!values['renderer-dir'] && !existsSync(path.join(rendererDir, 'index.html'))) {
+    console.log('Building the renderer first (once)…');
+    const { buildRenderer } = await import('../../scripts/build-renderer.ts');
+    buildRenderer(rendererDir);
+  }
+
   const services = createAppServices({
     dataDir: path.resolve(values['data-dir'] ?? defaultDataDir()),
     bundledModelsDir: path.join(ROOT, 'resources', 'models'),
@@ -62,7 +70,7 @@ async function main(): Promise<void> {
     host = await startBrowserHost({
       dispatch: services.dispatch,
       events: services.events,
-      rendererDir: path.resolve(values['renderer-dir'] ?? path.join(ROOT, 'dist', 'renderer')),
+      rendererDir,
       port,
       host: values.host,
       allowNonLoopback: values['allow-non-loopback'],

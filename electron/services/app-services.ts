@@ -8,7 +8,7 @@ import { createDispatch, createHandlers, type Dispatch } from './api.ts';
 import { ChatService } from './chat-service.ts';
 import { EventBus } from './event-bus.ts';
 import { ModelHostClient, type SpawnHost } from './model-host-client.ts';
-import { loadCatalog } from './downloads/catalog.ts';
+import { catalogFileIn, loadCatalog } from './downloads/catalog.ts';
 import { DownloadManager, type DownloadManagerOptions } from './downloads/download-manager.ts';
 import { ModelRegistry } from './model-registry.ts';
 import { ModelService, type ModelServiceOptions } from './model-service.ts';
@@ -25,7 +25,7 @@ export interface AppServicesOptions {
   models?: ModelServiceOptions;
   /** Overrides for the downloader (tests: the network, timings). */
   downloads?: Partial<DownloadManagerOptions>;
-  /** The catalog file; default resources/catalog/models.json. */
+  /** The catalog file; default: catalog/models.json beside the bundled models folder. */
   catalogFile?: string;
 }
 
@@ -60,7 +60,7 @@ export function createAppServices(options: AppServicesOptions): AppServices {
   const models: ModelService = new ModelService(host, registry, events, options.models);
   // Read on demand: nothing about models touches the disk or the network at start-up.
   let catalog: ReturnType<typeof loadCatalog> | null = null;
-  const getCatalog = (): ReturnType<typeof loadCatalog> => (catalog ??= loadCatalog(options.catalogFile));
+  const getCatalog = (): ReturnType<typeof loadCatalog> => (catalog ??= loadCatalog(options.catalogFile ?? catalogFileIn(path.dirname(options.bundledModelsDir))));
   const downloads = new DownloadManager({
     modelsDir,
     isIdTaken: (id) => registry.has(id),

@@ -3,13 +3,14 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { SOURCE_CATALOG_FILE } from './test-support.ts';
 import { describe, expect, it } from 'vitest';
 import { onnxFilePath, REQUIRED_MODEL_FILES } from '../../shared/model-layout.ts';
-import { DEFAULT_CATALOG_FILE, findCatalogEntry, loadCatalog, parseCatalog } from './catalog.ts';
+import { findCatalogEntry, loadCatalog, parseCatalog } from './catalog.ts';
 
 describe('the shipped catalog', () => {
   it('parses, and every variant names the files the engine needs', async () => {
-    const catalog = await loadCatalog();
+    const catalog = await loadCatalog(SOURCE_CATALOG_FILE);
     expect(catalog.entries.length).toBeGreaterThanOrEqual(6);
     for (const entry of catalog.entries) {
       expect(entry.sources.length).toBeGreaterThan(0);
@@ -24,12 +25,12 @@ describe('the shipped catalog', () => {
   });
 
   it('pins revisions to full commit ids where it names one', async () => {
-    const catalog = await loadCatalog();
+    const catalog = await loadCatalog(SOURCE_CATALOG_FILE);
     for (const entry of catalog.entries) expect(entry.revision, entry.id).toMatch(/^(main|[0-9a-f]{40})$/);
   });
 
   it('finds entries by id and says when one is unknown', async () => {
-    const catalog = await loadCatalog();
+    const catalog = await loadCatalog(SOURCE_CATALOG_FILE);
     expect(findCatalogEntry(catalog, 'smollm2-360m-instruct').repo).toBe('HuggingFaceTB/SmolLM2-360M-Instruct');
     expect(() => findCatalogEntry(catalog, 'gpt-5')).toThrow(/The catalog has no model "gpt-5"/);
   });
@@ -86,7 +87,7 @@ describe('parseCatalog refuses', () => {
       await expect(loadCatalog(path.join(dir, 'none.json'))).rejects.toThrow(/could not be read at .*none\.json/);
       await writeFile(path.join(dir, 'bad.json'), '{');
       await expect(loadCatalog(path.join(dir, 'bad.json'))).rejects.toThrow(/is not valid JSON/);
-      expect(DEFAULT_CATALOG_FILE).toMatch(/resources[/\\]catalog[/\\]models\.json$/);
+      expect(SOURCE_CATALOG_FILE).toMatch(/resources[/\\]catalog[/\\]models\.json$/);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

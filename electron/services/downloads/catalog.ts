@@ -2,7 +2,7 @@
 // never fetched. Sizes and hashes marked verified came from public sources; the downloader
 // still checks every file against what the hub states when the download starts.
 import { readFile } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
+import path from 'node:path';
 import { z } from 'zod';
 import { dtypeSchema } from '../../shared/model-host-protocol.ts';
 import { onnxFilePath, REQUIRED_MODEL_FILES } from '../../shared/model-layout.ts';
@@ -11,8 +11,10 @@ import type { Catalog, CatalogEntry } from '../../shared/model-registry-types.ts
 import { DownloadError } from './download-error.ts';
 import { validateRepoId, validateRepoPath, validateRevision } from './hub.ts';
 
-/** The catalog in this source tree; the packaged app passes its resources path instead. */
-export const DEFAULT_CATALOG_FILE = fileURLToPath(new URL('../../../resources/catalog/models.json', import.meta.url));
+/** Where the catalog sits in a resources folder (the source tree's resources/, or the packaged app's). */
+export function catalogFileIn(resourcesDir: string): string {
+  return path.join(resourcesDir, 'catalog', 'models.json');
+}
 
 const fileSchema = z
   .object({
@@ -104,7 +106,7 @@ export function parseCatalog(raw: unknown, where = 'the catalog'): Catalog {
   return catalog;
 }
 
-export async function loadCatalog(file = DEFAULT_CATALOG_FILE): Promise<Catalog> {
+export async function loadCatalog(file: string): Promise<Catalog> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');

@@ -16,7 +16,7 @@ import { nodeHostSpawner } from '../node-host-process.ts';
 import { loadCatalog } from './catalog.ts';
 import { DownloadManager } from './download-manager.ts';
 import { installNetworkGuard, NET_GUARD_LOG_ENV } from './network-guard.ts';
-import { tempDir } from './test-support.ts';
+import { SOURCE_CATALOG_FILE, tempDir } from './test-support.ts';
 
 const GUARD_MODULE = fileURLToPath(new URL('./network-guard.ts', import.meta.url));
 
@@ -49,7 +49,7 @@ describe('no network request unless the user asks', () => {
       // Start-up: everything the app builds and reads before the user does anything.
       const modelsDir = path.join(work.dir, 'models');
       const registry = new ModelRegistry({ modelsDir, bundledDirs: [path.dirname(DEMO_MODEL_DIR)] });
-      const catalog = await loadCatalog();
+      const catalog = await loadCatalog(SOURCE_CATALOG_FILE);
       const downloads = new DownloadManager({ modelsDir, catalog, hubHost: guardUrl, isIdTaken: (id) => registry.has(id) });
       await downloads.restore();
       expect(downloads.list()).toEqual([]);

@@ -3,12 +3,16 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { makeModel } from '../../../scripts/make-model/make-model.ts';
 import { HubServer } from '../../../scripts/testing/hub-server.ts';
 import type { DownloadEvent, DownloadInfo } from '../../shared/model-registry-types.ts';
 import type { DownloadManager } from './download-manager.ts';
 
 export const TINY_REPO = 'jielong-test/tiny-random';
+
+/** The catalog in this source tree. */
+export const SOURCE_CATALOG_FILE = fileURLToPath(new URL('../../../resources/catalog/models.json', import.meta.url));
 
 export interface TestHub {
   hub: HubServer;
