@@ -20,6 +20,11 @@ describe('layer rule', () => {
     ['electron/storage/x.ts', "import { Engine } from '../model-host/engine.ts';"],
     ['electron/services/x.ts', "import { Engine } from '../model-host/engine.ts';"],
     ['electron/services/x.ts', "import { app } from 'electron';"],
+    ['electron/model-files/x.ts', "import { Engine } from '../model-host/engine.ts';"],
+    ['electron/model-files/x.ts', "import { ModelRegistry } from '../services/model-registry.ts';"],
+    ['electron/model-host/x.ts', "import { Storage } from '../storage/index.ts';"],
+    ['renderer/src/lib/x.ts', "import { Storage } from '../../../electron/storage/index.ts';"],
+    ['renderer/src/lib/x.ts', "import { readFile } from 'node:fs';"],
   ])('refuses in %s: %s', async (file, code) => {
     expect(await restrictedImports(file, `${code}\nexport {};\n`)).toBeGreaterThan(0);
   });
@@ -28,6 +33,7 @@ describe('layer rule', () => {
     ['electron/model-host/x.ts', "import { samplingParamsSchema } from '../shared/model-host-protocol.ts';\nexport const s = samplingParamsSchema;"],
     ['electron/services/x.ts', "import { ModelHostError } from '../shared/model-host-error.ts';\nexport const e = ModelHostError;"],
     ['electron/main/x.ts', "import { app } from 'electron';\nexport const a = app;"],
+    ['electron/model-host/x.ts', "import { checkModelFolder } from '../model-files/model-folder-check.ts';\nexport const c = checkModelFolder;"],
   ])('allows in %s: %s', async (file, code) => {
     expect(await restrictedImports(file, `${code}\n`)).toBe(0);
   });
