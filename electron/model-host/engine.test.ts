@@ -173,3 +173,19 @@ describe('cropSequence', () => {
     expect(Array.from(cropped.data as Float32Array)).toEqual(Array.from(expected.data as Float32Array));
   });
 });
+
+describe('chunked prefill', () => {
+  it('feeding a long prompt in chunks gives the same answer as one pass', async () => {
+    const { PREFILL_CHUNK_TOKENS } = await import('./engine.ts');
+    const chunked = new Engine();
+    const whole = new Engine({ prefillChunkTokens: 100_000 });
+    for (const engine of [chunked, whole]) await engine.load({ modelDir: DEMO_MODEL_DIR, dtype: 'fp32', device: 'cpu' }, () => undefined);
+    const long: ChatMessage[] = [{ role: 'user', content: '接龙是一个词语游戏。'.repeat(20) }];
+    const a = await run(chunked, long, { ...greedy, maxNewTokens: 16 }, { reuseCache: false, candidates: 3 });
+    const b = await run(whole, long, { ...greedy, maxNewTokens: 16 }, { reuseCache: false, candidates: 3 });
+    expect(a.stats.promptTokens).toBeGreaterThan(PREFILL_CHUNK_TOKENS * 2);
+    expect(a.ids).toEqual(b.ids);
+    a.tokens.forEach((token, i) => expect(token.probability).toBeCloseTo(b.tokens[i]!.probability, 4));
+    for (const engine of [chunked, whole]) await engine.unload();
+  });
+});

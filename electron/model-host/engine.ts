@@ -28,6 +28,8 @@ env.allowRemoteModels = false;
 env.allowLocalModels = true;
 env.useFSCache = false;
 
+/** Prompt tokens fed per forward pass during prefill, by default. */
+export const PREFILL_CHUNK_TOKENS = 128;
 /** Used when a config states no context length. */
 const FALLBACK_CONTEXT_LENGTH = 2048;
 /** A load that takes longer than this is a hang, whatever transformers.js is waiting for. */
@@ -63,8 +65,19 @@ interface LoadedModel {
   eosTokenIds: Set<number>;
 }
 
+export interface EngineOptions {
+  /** Prompt tokens per forward pass during prefill (tests compare chunk sizes). */
+  prefillChunkTokens?: number;
+}
+
 export class Engine {
   private loaded: LoadedModel | null = null;
+  private readonly prefillChunk: number;
+
+  constructor(options: EngineOptions = {}) {
+    this.prefillChunk = options.prefillChunkTokens ?? PREFILL_CHUNK_TOKENS;
+  }
+
   private readonly cache = new PromptCache();
   private readonly tokenTextCache = new Map<number, string>();
 
@@ -174,7 +187,14 @@ export class Engine {
     const detokenizer = new IncrementalDetokenizer((ids) => tokenizer.decode(ids, { skip_special_tokens: true }));
     const history = [...promptIds];
 
-    let logits = await this.forward(model, promptIds.slice(cachedTokens));
+    // Prefill in chunks: the graph returns logits for every fed position, so one pass over a
+    // long prompt would hold [prompt x vocabulary] floats (140 MB at 700 tokens and a 49k
+    // vocabulary) and grow onnxruntime's arena for good.
+    const toFeed = promptIds.slice(cachedTokens);
+    let logits = new Float32Array(0);
+    for (let start = 0; start < toFeed.length; start += this.prefillChunk) {
+      logits = await this.forward(model, toFeed.slice(start, start + this.prefillChunk));
+    }
     const prefillMs = performance.now() - started;
 
     let decodeTokens = 0;
