@@ -191,7 +191,7 @@ export class Engine {
     // long prompt would hold [prompt x vocabulary] floats (140 MB at 700 tokens and a 49k
     // vocabulary) and grow onnxruntime's arena for good.
     const toFeed = promptIds.slice(cachedTokens);
-    let logits = new Float32Array(0);
+    let logits: Float32Array = new Float32Array(0);
     for (let start = 0; start < toFeed.length; start += this.prefillChunk) {
       logits = await this.forward(model, toFeed.slice(start, start + this.prefillChunk));
     }
