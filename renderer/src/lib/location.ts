@@ -11,5 +11,7 @@ export function writeHashParam(name: string, value: string | null): void {
   else params.set(name, value);
   const next = params.toString();
   if (next === location.hash.replace(/^#/, '')) return;
-  history.replaceState(history.state, '', `${location.pathname}${location.search}${next ? `#${next}` : ''}`);
+  // replaceState takes a while (it writes session history): not inside the task that opened
+  // the conversation.
+  setTimeout(() => history.replaceState(history.state, '', `${location.pathname}${location.search}${next ? `#${next}` : ''}`), 0);
 }

@@ -51,15 +51,37 @@ export function setLanguage(language: Language): void {
   if (typeof document !== 'undefined') document.documentElement.lang = language;
 }
 
+/** Strings without values, per language: i18next's lookup is not free and labels repeat a lot. */
+// eslint-disable-next-line svelte/prefer-svelte-reactivity -- a cache keyed by language, not state
+const plain = new Map<string, string>();
+
 export function t(key: MessageKey, values?: Record<string, string | number>): string {
   // Reading the rune makes the caller depend on the language.
   const language = state.current;
+  if (!values) {
+    const cacheKey = `${language}\u0000${key}`;
+    let text = plain.get(cacheKey);
+    if (text === undefined) {
+      text = instance.t(key, { lng: language }) as string;
+      plain.set(cacheKey, text);
+    }
+    return text;
+  }
   return instance.t(key, { ...values, lng: language }) as string;
 }
 
-/** Numbers in the UI language's style. */
+// eslint-disable-next-line svelte/prefer-svelte-reactivity -- a cache of formatters, not state
+const numberFormats = new Map<string, Intl.NumberFormat>();
+
+/** Numbers in the UI language's style (formatters are cached: making one costs far more than using it). */
 export function formatNumber(value: number, options?: Intl.NumberFormatOptions): string {
-  return new Intl.NumberFormat(state.current, options).format(value);
+  const key = `${state.current}|${options ? JSON.stringify(options) : ''}`;
+  let format = numberFormats.get(key);
+  if (!format) {
+    format = new Intl.NumberFormat(state.current, options);
+    numberFormats.set(key, format);
+  }
+  return format.format(value);
 }
 
 export function formatBytes(bytes: number): string {

@@ -137,12 +137,14 @@ function getPurifier(): ReturnType<typeof DOMPurify> {
     // No ids from content: they could collide with the app's own.
     element.removeAttribute('id');
   });
+  // Set once: passing the config to every sanitize() call makes DOMPurify rebuild its tables.
+  instance.setConfig({ ...CONFIG, RETURN_TRUSTED_TYPE: false });
   purifier = instance;
   return instance;
 }
 
 export function sanitizeHtml(html: string): string {
-  return getPurifier().sanitize(html, { ...CONFIG, RETURN_TRUSTED_TYPE: false }) as string;
+  return getPurifier().sanitize(html) as unknown as string;
 }
 
 /** Applies the kept KaTeX styles through the CSSOM (allowed by the CSP, unlike style attributes). */

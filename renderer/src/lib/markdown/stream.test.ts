@@ -120,3 +120,20 @@ describe('offsetOfLine', () => {
     expect(offsetOfLine('a', 3)).toBe(-1);
   });
 });
+
+describe('StreamingMarkdown under a flood', () => {
+  it('shows at most maxChars of new text per update and catches up over the next ones', () => {
+    const root = document.createElement('div');
+    const stream = new StreamingMarkdown(root, renderer);
+    const text = Array.from({ length: 40 }, (_, i) => `Paragraph ${i} with some words.\n`).join('\n');
+    expect(stream.update(text, 300)).toBe(false);
+    expect(stream.stats.shownChars).toBeLessThanOrEqual(300);
+    let updates = 1;
+    while (!stream.update(text, 300)) updates += 1;
+    expect(updates).toBeGreaterThan(3);
+    expect(stream.stats.shownChars).toBe(text.length);
+    const whole = document.createElement('div');
+    whole.append(htmlToFragment(renderer.render(text)));
+    expect([...root.children].map((c) => c.innerHTML).join('').replace(/>\s+</g, '><').trim()).toBe(whole.innerHTML.replace(/>\s+</g, '><').trim());
+  });
+});

@@ -6,12 +6,17 @@
 // heading or a table, a list that may still grow are always the last block), so those blocks
 // are rendered once, appended to the frozen part of the DOM and never touched again; only the
 // last block is re-rendered. The work per update is the size of the last block, not of the
-// answer. Updates are coalesced by the caller (one per animation frame, whatever the token rate).
+// answer. Updates are coalesced by the caller (one per animation frame, whatever the token rate),
+// and one update takes at most `maxChars` of new text: when tokens arrive faster than frames
+// (a flood starves the frames), the view catches up over a few frames instead of doing one
+// long task; `update` says whether it is caught up.
 import type { Token } from 'markdown-it';
 import { applyDataStyles } from './sanitize.ts';
 import { topLevelBlocks, type MarkdownRenderer } from './render.ts';
 
 export interface StreamStats {
+  /** Characters of the text shown (frozen and tail). */
+  shownChars: number;
   /** Characters frozen so far. */
   frozenChars: number;
   /** Characters of the tail parsed by the last update. */
@@ -69,20 +74,32 @@ export class StreamingMarkdown {
   }
 
   get stats(): StreamStats {
-    return { frozenChars: this.frozenChars, tailChars: this.lastTailChars, frozenBlocks: this.frozenBlocks };
+    return { shownChars: this.text.length, frozenChars: this.frozenChars, tailChars: this.lastTailChars, frozenBlocks: this.frozenBlocks };
   }
 
-  /** Shows `text`, which must extend what was shown before (an answer only grows). */
-  update(text: string): void {
-    if (!text.startsWith(this.text.slice(0, this.frozenChars))) {
+  /**
+   * Shows `text`, which must extend what was shown before (an answer only grows), or as much of
+   * it as `maxChars` of new text allow; returns false when there is more to show.
+   */
+  update(full: string, maxChars = 1200): boolean {
+    if (!full.startsWith(this.text.slice(0, this.frozenChars))) {
       // Not a continuation (should not happen): start over.
       this.frozen.replaceChildren();
       this.frozenChars = 0;
       this.frozenBlocks = 0;
+      this.lastTailSource = null;
+    }
+    const shownUpTo = this.frozenChars + (this.lastTailSource?.length ?? 0);
+    const caughtUp = full.length - shownUpTo <= maxChars;
+    // Cut at a line end when holding back, so a half line does not flash as another block type.
+    let text = full;
+    if (!caughtUp) {
+      const cut = full.lastIndexOf('\n', shownUpTo + maxChars);
+      text = full.slice(0, cut > shownUpTo ? cut + 1 : shownUpTo + maxChars);
     }
     this.text = text;
     const tail = text.slice(this.frozenChars);
-    if (tail === this.lastTailSource) return;
+    if (tail === this.lastTailSource) return caughtUp;
     const tokens = this.renderer.parse(tail);
     const { freezeTokens, freezeChars } = splitFinishedBlocks(tail, tokens);
     if (freezeTokens > 0) {
@@ -95,5 +112,6 @@ export class StreamingMarkdown {
     this.tail.replaceChildren(htmlToFragment(this.renderer.renderTokens(rest), this.tail.ownerDocument));
     this.lastTailSource = text.slice(this.frozenChars);
     this.lastTailChars = tail.length;
+    return caughtUp;
   }
 }
