@@ -84,7 +84,8 @@ export const en = {
     ttft: 'TTFT {{value}}',
     prefill_one: 'prefill {{count}} token',
     prefill_other: 'prefill {{count}} tokens',
-    fromCache: '{{count}} from cache',
+    prefillCached_one: 'prefill {{count}} token ({{cached}} from cache)',
+    prefillCached_other: 'prefill {{count}} tokens ({{cached}} from cache)',
     prefillSpeed: '{{value}} tok/s',
     decode: 'decode {{value}} tok/s',
     tokens_one: '{{count}} token',
@@ -161,7 +162,8 @@ export const en = {
     app: 'App',
     systemPrompt: 'System prompt',
     systemPromptHint: 'Instructions placed before the conversation; the model reads them before every answer.',
-    systemPromptDefault: 'Empty: the app’s default ({{text}})',
+    systemPromptPlaceholder: 'Empty: the app’s default prompt',
+    systemPromptDefaultIs: 'The app’s default:',
     sampling: 'Sampling',
     samplingHint: 'How the next token is picked from the model’s probabilities. The steps run in this order: repetition penalty → temperature → top-k → top-p → min-p → draw.',
     useDefault: 'Default ({{value}})',
@@ -226,7 +228,7 @@ export const en = {
   },
   languages: {
     en: 'English',
-    'zh-CN': '简体中文',
+    'zh-CN': 'Simplified Chinese',
   },
 } as const;
 

@@ -84,7 +84,8 @@ export const zhCN: LocaleShape = {
     ttft: '首词元 {{value}}',
     prefill_one: '预填充 {{count}} 个词元',
     prefill_other: '预填充 {{count}} 个词元',
-    fromCache: '其中 {{count}} 个来自缓存',
+    prefillCached_one: '预填充 {{count}} 个词元（其中 {{cached}} 个来自缓存）',
+    prefillCached_other: '预填充 {{count}} 个词元（其中 {{cached}} 个来自缓存）',
     prefillSpeed: '{{value}} 词元/秒',
     decode: '解码 {{value}} 词元/秒',
     tokens_one: '{{count}} 个词元',
@@ -161,7 +162,8 @@ export const zhCN: LocaleShape = {
     app: '应用',
     systemPrompt: '系统提示',
     systemPromptHint: '放在对话之前的指示；模型每次回答前都会先读它。',
-    systemPromptDefault: '留空：使用应用默认值（{{text}}）',
+    systemPromptPlaceholder: '留空：使用应用的默认提示',
+    systemPromptDefaultIs: '应用的默认提示：',
     sampling: '采样',
     samplingHint: '如何根据模型给出的概率选出下一个词元。各步骤依次为：重复惩罚 → 温度 → top-k → top-p → min-p → 抽取。',
     useDefault: '默认（{{value}}）',
@@ -225,7 +227,7 @@ export const zhCN: LocaleShape = {
     generic: '出现问题：{{message}}',
   },
   languages: {
-    en: 'English',
+    en: '英语',
     'zh-CN': '简体中文',
   },
 };
