@@ -2,6 +2,7 @@
 // safe links; the token view with each token's candidates as bars (mouse and keyboard); the
 // details line with prefill, cache and decode figures.
 import { answers, expect, send, test, waitForAnswer } from './support/fixtures.ts';
+import type { PageGlobals } from './support/page-globals.ts';
 import { SHOWCASE } from './support/showcase.ts';
 
 test.use({ hostOptions: { scripted: { answer: () => SHOWCASE, tokensPerBatch: 3, batchDelayMs: 5 } } });
@@ -20,12 +21,12 @@ test('markdown, code with a copy button, LaTeX and links', async ({ app, context
   await expect(code.locator('.hljs-keyword').first()).toHaveText('export');
   await code.getByRole('button', { name: 'Copy' }).click();
   await expect(code.locator('.code-copy')).toHaveAttribute('data-copied', 'Copied');
-  expect(await app.evaluate(() => navigator.clipboard.readText())).toContain('return [...items].sort((a, b) => key(a) - key(b));');
+  expect(await app.evaluate(() => (globalThis as unknown as PageGlobals).navigator.clipboard.readText())).toContain('return [...items].sort((a, b) => key(a) - key(b));');
 
   // KaTeX typeset, its layout applied through the CSSOM (the CSP allows no style attributes).
   await expect(answer.locator('.katex')).toHaveCount(2);
   await expect(answer.locator('.katex-display')).toHaveCount(1);
-  const styled = await answer.locator('.katex [data-style]').first().evaluate((element) => (element as HTMLElement).style.cssText);
+  const styled = await answer.locator('.katex [data-style]').first().evaluate((element) => element.style.cssText);
   expect(styled).not.toBe('');
 
   const link = answer.locator('a[href]');

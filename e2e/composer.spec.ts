@@ -2,6 +2,7 @@
 // method (driven with Chromium's own IME commands over CDP) is not sent when Enter confirms
 // the composition; the context gauge fills as the conversation grows.
 import { answers, expect, test, waitForAnswer } from './support/fixtures.ts';
+import type { PageGlobals } from './support/page-globals.ts';
 
 test.use({ hostOptions: { scripted: { answer: (messages) => `收到：${messages.at(-1)?.content ?? ''}` } } });
 
@@ -37,6 +38,7 @@ test('an Enter keydown flagged as composing (Safari-style, keyCode 229) does not
   const composer = app.getByTestId('composer');
   await composer.fill('拼音输入');
   await composer.evaluate((element) => {
+    const { CompositionEvent, KeyboardEvent } = globalThis as unknown as PageGlobals;
     element.dispatchEvent(new CompositionEvent('compositionstart', { bubbles: true }));
     element.dispatchEvent(new KeyboardEvent('keydown', { key: 'Enter', bubbles: true, cancelable: true, isComposing: true }));
     element.dispatchEvent(new CompositionEvent('compositionend', { bubbles: true, data: '输入' }));

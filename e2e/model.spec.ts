@@ -3,7 +3,10 @@
 // partial text, shows what happened, and the next message works.
 import type { Page } from '@playwright/test';
 import { answers, expect, send, test, waitForAnswer } from './support/fixtures.ts';
+import type { PageGlobals } from './support/page-globals.ts';
 import { SECOND_MODEL } from './support/test-host.ts';
+
+type WithApp = PageGlobals & { __jielong: { messages: Array<{ role: string; content: string; modelId: string | null }> } };
 
 async function openSettings(page: Page) {
   await page.getByTestId('open-settings').click();
@@ -24,7 +27,7 @@ async function setField(page: Page, testId: string, value: string): Promise<void
 
 async function answerText(page: Page): Promise<string> {
   return page.evaluate(() => {
-    const app = (window as unknown as { __jielong: { messages: Array<{ role: string; content: string }> } }).__jielong;
+    const app = (globalThis as unknown as WithApp).__jielong;
     return app.messages.filter((m) => m.role === 'assistant').at(-1)?.content ?? '';
   });
 }
@@ -74,7 +77,7 @@ test.describe('two models', () => {
     await send(app, 'Which model are you?');
     await waitForAnswer(app);
     await expect(answers(app).last()).toHaveAttribute('data-status', 'complete');
-    const modelId = await app.evaluate(() => (window as unknown as { __jielong: { messages: Array<{ modelId: string | null }> } }).__jielong.messages.at(-1)?.modelId);
+    const modelId = await app.evaluate(() => (globalThis as unknown as WithApp).__jielong.messages.at(-1)?.modelId);
     expect(modelId).toBe(SECOND_MODEL.id);
   });
 });
@@ -118,5 +121,5 @@ test('killing the model host mid-answer keeps the partial text, says so, and the
 });
 
 function answerLiveLength(page: Page): Promise<number> {
-  return page.evaluate(() => document.querySelector('article[data-role="assistant"] [data-testid="markdown"]')?.textContent?.length ?? 0);
+  return page.evaluate(() => (globalThis as unknown as PageGlobals).document.querySelector('article[data-role="assistant"] [data-testid="markdown"]')?.textContent?.length ?? 0);
 }

@@ -5,6 +5,9 @@
 import { XSS_MARKDOWN } from '../renderer/src/lib/markdown/xss-corpus.ts';
 import { expect, test } from './support/fixtures.ts';
 import { exportFileOf } from './support/export-file.ts';
+import type { PageGlobals } from './support/page-globals.ts';
+
+type WithXss = PageGlobals & { __xss?: unknown };
 
 test.use({ hostOptions: { loadModel: false } });
 
@@ -17,7 +20,7 @@ test('an imported XSS corpus runs no script and makes no remote request', async 
   // Anything leaving the host is recorded by the fixture; also refuse it outright.
   await page.route(/^(?!http:\/\/127\.0\.0\.1:)/, (route) => route.abort());
   await page.addInitScript(() => {
-    (window as unknown as { __xss?: unknown }).__xss = undefined;
+    (globalThis as unknown as WithXss).__xss = undefined;
   });
 
   const file = exportFileOf('XSS corpus', [
@@ -35,10 +38,11 @@ test('an imported XSS corpus runs no script and makes no remote request', async 
   await page.waitForTimeout(1000);
 
   const result = await page.evaluate(() => {
+    const { document } = globalThis as unknown as PageGlobals;
     const root = document.querySelector('article[data-role="assistant"] [data-testid="markdown"]')!;
     const attributes = [...root.querySelectorAll('*')].flatMap((element) => [...element.attributes].map((a) => `${element.localName} ${a.name}=${a.value}`));
     return {
-      xss: (window as unknown as { __xss?: unknown }).__xss,
+      xss: (globalThis as unknown as WithXss).__xss,
       dangerous: root.querySelectorAll('script, iframe, object, embed, img, image, video, audio, form, style, link, meta, base, use, foreignObject').length,
       handlers: attributes.filter((a) => /^\S+ on/.test(a)),
       hrefs: [...root.querySelectorAll('[href]')].map((element) => element.getAttribute('href')),
@@ -63,9 +67,9 @@ test('an imported XSS corpus runs no script and makes no remote request', async 
   await page.getByTestId('search').fill('script');
   await expect(page.getByTestId('search-hit').first()).toBeVisible();
   await page.waitForTimeout(300);
-  expect(await page.evaluate(() => document.querySelectorAll('.sidebar script, .sidebar img').length)).toBe(0);
+  expect(await page.evaluate(() => (globalThis as unknown as PageGlobals).document.querySelectorAll('.sidebar script, .sidebar img').length)).toBe(0);
 
   expect(watch.outsideRequests).toEqual([]);
   expect(watch.cspViolations).toEqual([]);
-  expect(await page.evaluate(() => (window as unknown as { __xss?: unknown }).__xss)).toBeUndefined();
+  expect(await page.evaluate(() => (globalThis as unknown as WithXss).__xss)).toBeUndefined();
 });

@@ -28,7 +28,6 @@ interface Fixtures {
 
 export const test = base.extend<Fixtures>({
   hostOptions: [{}, { option: true }],
-  // eslint-disable-next-line no-empty-pattern
   host: async ({ hostOptions }, use) => {
     const host = await startTestHost(hostOptions);
     try {

@@ -10,5 +10,5 @@ export default async function globalSetup(): Promise<void> {
     return;
   }
   if (process.env['E2E_SKIP_BUILD'] === '1') return;
-  await build({ configFile: `${ROOT}/vite.renderer.config.ts`, logLevel: 'warn' });
+  await build({ configFile: `${ROOT}/vite.renderer.config.ts`, logLevel: 'error' });
 }

@@ -35,8 +35,8 @@ export const SHOWCASE = [
 export function longMarkdown(tokens = 3000): string {
   const parts: string[] = [];
   let section = 0;
-  // A section is about 150 tokens with the scripted host's tokenizer.
-  while (parts.join('\n').length < tokens * 3.3) {
+  // About 2.5 characters a token with the scripted host's tokenizer.
+  while (parts.join('\n').length < tokens * 2.5) {
     section += 1;
     parts.push(
       `## Section ${section}: notes on step ${section}`,
