@@ -49,6 +49,26 @@ test.describe('streaming', () => {
   });
 });
 
+test.describe('a model that fails mid-answer', () => {
+  test.use({ hostOptions: { scripted: { answer: (_m, turn) => `Answer ${turn + 1}: ${WORDS}`, tokensPerBatch: 2, batchDelayMs: 10, failAt: { turn: 0, tokens: 40 } } } });
+
+  test('shows the error plainly, keeps the partial text, and the next message works', async ({ app }) => {
+    await send(app, 'First');
+    const answer = answers(app).last();
+    await expect(answer).toHaveAttribute('data-status', 'error');
+    await expect(answer.getByTestId('message-error')).toContainText('The model failed while writing: The model produced NaN logits');
+    await expect(answer.getByTestId('markdown')).toContainText('Answer 1: word0');
+    await send(app, 'Second');
+    await waitForAnswer(app);
+    await expect(answers(app).last()).toHaveAttribute('data-status', 'complete');
+    await expect(answers(app).last()).toContainText('Answer 2:');
+    // After a reload the error and the partial text are still there.
+    await app.reload();
+    await expect(answers(app).first()).toHaveAttribute('data-status', 'error');
+    await expect(answers(app).first().getByTestId('markdown')).toContainText('Answer 1: word0');
+  });
+});
+
 test.describe('alternates', () => {
   test.use({ hostOptions: { scripted: { answer: (messages, turn) => `Reply number ${turn + 1} to “${messages.at(-1)?.content ?? ''}”.` } } });
 

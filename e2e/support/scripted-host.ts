@@ -17,6 +17,8 @@ export interface ScriptedHostOptions {
   contextLength?: number;
   /** How many candidates each token carries at most (the request's own number caps it). */
   candidates?: number;
+  /** Fail turn `turn` after `tokens` tokens with a generation error, as a broken model would. */
+  failAt?: { turn: number; tokens: number };
 }
 
 /** Cuts text into token-like pieces: words (long ones in 5-character chunks), spaces, punctuation. */
@@ -68,7 +70,8 @@ export function scriptedSpawner(options: ScriptedHostOptions): SpawnHost {
 
     const generate = (request: Extract<HostRequest, { type: 'generate' }>): void => {
       const { requestId } = request;
-      const text = options.answer(request.messages, turns++);
+      const turn = turns++;
+      const text = options.answer(request.messages, turn);
       const tokens = scriptTokens(text);
       const promptTokens = request.messages.reduce((sum, m) => sum + Math.ceil(m.content.length / 4) + 4, 0);
       const limit = Math.min(tokens.length, request.params.maxNewTokens);
@@ -100,6 +103,10 @@ export function scriptedSpawner(options: ScriptedHostOptions): SpawnHost {
           });
         };
         if (cancelled.has(requestId)) return finish('cancelled');
+        if (options.failAt?.turn === turn && at >= options.failAt.tokens) {
+          emit({ type: 'error', requestId, code: 'generation_failed', message: 'The model produced NaN logits at position 42' });
+          return;
+        }
         const end = Math.min(limit, at + (options.tokensPerBatch ?? 1));
         for (; at < end; at++) {
           const token = tokens[at]!;

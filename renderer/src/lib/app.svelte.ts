@@ -40,6 +40,11 @@ const TOKEN_VIEW_KEY = 'jielong.tokenView';
 export function describeError(error: unknown): string {
   const code = error instanceof ApiError ? error.code : 'internal';
   const message = error instanceof Error ? error.message : String(error);
+  return describeCode(code, message);
+}
+
+/** An error code and the host's message, in the UI language (the message as the detail). */
+export function describeCode(code: string, message: string): string {
   const known: Record<string, MessageKey> = {
     not_loaded: 'errors.not_loaded',
     no_model: 'errors.no_model',
