@@ -128,6 +128,12 @@ export class AppState {
         this.modelStatus = status;
         if (status.state !== 'loading') this.modelFile = null;
       }),
+      // A model installed, removed or made the default elsewhere (downloads, another window).
+      transport.on('models.changed', () => {
+        void this.guard(async () => {
+          this.models = await this.call('models.list', {});
+        });
+      }),
       transport.on('models.progress', (event) => {
         this.modelFile = event.file;
         if (this.modelStatus.state === 'loading') this.modelStatus = { ...this.modelStatus, progress: event.progress };
