@@ -3,6 +3,7 @@
 // scrolling a long conversation back and forth does not parse the same text again, and the
 // copy button's behaviour.
 import { MarkdownRenderer, type MarkdownLabels } from './render.ts';
+import { htmlToFragment } from './stream.ts';
 
 const renderers = new Map<string, MarkdownRenderer>();
 
@@ -35,7 +36,18 @@ export function warmUp(renderer: MarkdownRenderer): void {
     ...samples.map((sample) => () => renderer.render(sample)),
     () => {
       if (typeof document === 'undefined' || !document.fonts) return;
-      for (const font of ['1em KaTeX_Main', 'italic 1em KaTeX_Math', '1em KaTeX_Size1', '1em monospace']) void document.fonts.load(font).catch(() => undefined);
+      for (const font of ['1em KaTeX_Main', 'italic 1em KaTeX_Math', '1em KaTeX_Size1']) void document.fonts.load(font).catch(() => undefined);
+    },
+    () => {
+      // Lay out code and math once, out of sight: the first layout with the monospace and math
+      // fonts (loading, shaping) is the slow one.
+      if (typeof document === 'undefined') return;
+      const probe = document.createElement('div');
+      probe.className = 'markdown warm-up';
+      probe.setAttribute('aria-hidden', 'true');
+      probe.append(htmlToFragment(renderer.render('```python\ndef f(x):\n    return x  # warm\n```\n\n`code` and $x^2 + \\sqrt{y}$')));
+      document.body.append(probe);
+      requestAnimationFrame(() => requestAnimationFrame(() => probe.remove()));
     },
   ];
   const next = (): void => {
