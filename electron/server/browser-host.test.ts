@@ -72,7 +72,10 @@ describe('browser host', () => {
   it('serves the renderer with a strict CSP, and nothing outside its folder', async () => {
     const page = await httpGet(host.port, '/');
     expect(page.status).toBe(200);
-    expect(page.headers['content-security-policy']).toMatch(/script-src 'self'/);
+    const csp = String(page.headers['content-security-policy']);
+    expect(csp).toMatch(/script-src 'self'/);
+    // Every directive is separated: a lost ';' would silently merge two of them.
+    for (const directive of csp.split(';')) expect(directive.trim()).toMatch(/^[a-z-]+( ('[a-z-]+'|[a-z]+:(\/\/[\w.]+:\*)?|\*))*$/);
     expect(page.headers['x-content-type-options']).toBe('nosniff');
     for (const escape of ['/../secret.txt', '/%2e%2e/secret.txt', '/..%2fsecret.txt', '/%2e%2e%2fsecret.txt']) {
       const response = await httpGet(host.port, escape);

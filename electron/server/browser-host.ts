@@ -37,7 +37,7 @@ export interface BrowserHost {
 
 /** The CSP of the page; the WebSocket is the only connection it may open. */
 export const BROWSER_HOST_CSP =
-  "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; connect-src 'self' ws://127.0.0.1:* ws://localhost:* base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+  "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; connect-src 'self' ws://127.0.0.1:* ws://localhost:*; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 const MAX_FRAME_BYTES = 600 * 1024 * 1024; // a JSON import can be large
 const MIME: Record<string, string> = {
