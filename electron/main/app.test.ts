@@ -8,7 +8,7 @@ import type { AppServices, AppServicesOptions } from '../services/app-services.t
 import { EventBus } from '../services/event-bus.ts';
 import { APP_ENTRY_URL } from './app-origin.ts';
 import { DEMO_MODEL_NAME, resolveAppPaths } from './app-paths.ts';
-import { runApp, type AppWindow, type ElectronApi } from './app.ts';
+import { runApp, type AppWindow, type ElectronApi, type OpenFolderOptions } from './app.ts';
 import type { ContractBinding } from './contract-handlers.ts';
 import type { ConfirmOptions } from './external-links.ts';
 import { FakeIpcMain, fakeInvokeEvent, fakeSession, fakeWebContents, type FakeWebContents } from './test-fakes.ts';
@@ -143,6 +143,10 @@ function setup(overrides: Partial<ElectronApi<FakeWindow>> = {}, options: { lock
         return { response: 0 };
       }) as ElectronApi<FakeWindow>['dialog']['showMessageBox'],
       showErrorBox: vi.fn(),
+      showOpenDialog: vi.fn(async (parent: FakeWindow, options: OpenFolderOptions) => {
+        dialogCalls.push({ parent, options: options as unknown as ConfirmOptions });
+        return { canceled: false, filePaths: ['/home/someone/models/phi'] };
+      }),
     },
     shell: { openExternal: vi.fn(async () => undefined) },
     forkUtilityProcess: vi.fn(),
@@ -270,6 +274,17 @@ describe('runApp: on ready', () => {
     expect(dialogCalls[0]!.parent).toBe(windows[0]);
     expect(dialogCalls[0]!.options.message).toBe('Open example.com in your browser?');
     expect(electron.shell.openExternal).not.toHaveBeenCalled(); // the fake dialog answers Cancel
+  });
+
+  it('gives the services a folder chooser modal on the main window, answering null when cancelled', async () => {
+    const { app, running, windows, dialogCalls, serviceOptions, electron } = setup();
+    app.becomeReady();
+    await running!.ready;
+    const choose = serviceOptions[0]!.chooseFolder!;
+    expect(await choose('Import a model folder')).toBe('/home/someone/models/phi');
+    expect(dialogCalls).toEqual([{ parent: windows[0], options: { title: 'Import a model folder', properties: ['openDirectory'] } }]);
+    vi.mocked(electron.dialog.showOpenDialog).mockResolvedValueOnce({ canceled: true, filePaths: [] });
+    expect(await choose('Import a model folder')).toBeNull();
   });
 
   it('shows an error and exits with 1 when startup fails', async () => {

@@ -45,6 +45,12 @@ export interface AppLike {
   on(event: 'web-contents-created', listener: (event: unknown, contents: GuardableWebContents) => void): unknown;
 }
 
+/** The subset of Electron's OpenDialogOptions the folder chooser uses. */
+export interface OpenFolderOptions {
+  title: string;
+  properties: Array<'openDirectory'>;
+}
+
 export interface ElectronApi<W extends AppWindow> {
   app: AppLike;
   /** `(options) => new BrowserWindow(options)` */
@@ -62,6 +68,7 @@ export interface ElectronApi<W extends AppWindow> {
     showMessageBox(window: W, options: ConfirmOptions): Promise<{ response: number }>;
     showMessageBox(options: ConfirmOptions): Promise<{ response: number }>;
     showErrorBox(title: string, content: string): void;
+    showOpenDialog(window: W, options: OpenFolderOptions): Promise<{ canceled: boolean; filePaths: string[] }>;
   };
   shell: ExternalOpener;
   /** `(entry, args, options) => utilityProcess.fork(entry, args, options)` */
@@ -108,6 +115,12 @@ export function runApp<W extends AppWindow>(electron: ElectronApi<W>): RunningAp
     showMessageBox: (options) => (mainWindow ? electron.dialog.showMessageBox(mainWindow, options) : electron.dialog.showMessageBox(options)),
   };
   const openExternal = createExternalLinkOpener({ dialog, shell: electron.shell });
+  // "Import a model folder": a native chooser, modal on the window (none without a window).
+  const chooseFolder = async (title: string): Promise<string | null> => {
+    if (!mainWindow) return null;
+    const result = await electron.dialog.showOpenDialog(mainWindow, { title, properties: ['openDirectory'] });
+    return result.canceled ? null : (result.filePaths[0] ?? null);
+  };
   guardAllWebContents(app, { openExternal: (url) => void openExternal(url) });
 
   const openWindow = (): W => {
@@ -158,6 +171,7 @@ export function runApp<W extends AppWindow>(electron: ElectronApi<W>): RunningAp
           dataDir: paths.dataDir,
           bundledModelsDir: paths.bundledModelsDir,
           spawnHost: utilityHostSpawner({ fork: electron.forkUtilityProcess, entry: paths.modelHostEntry }),
+          chooseFolder,
         });
         services = running;
         const unregister = (electron.registerContractHandlers ?? registerContractHandlers)({ ipcMain: electron.ipcMain, trust, services: running });

@@ -13,6 +13,7 @@ import type { DownloadManager } from './downloads/download-manager.ts';
 import type { ModelRegistry } from './model-registry.ts';
 import type { ModelService } from './model-service.ts';
 import type { SettingsService } from './settings-service.ts';
+import type { SystemService } from './system-service.ts';
 
 export interface Services {
   storage: Storage;
@@ -22,11 +23,12 @@ export interface Services {
   registry: ModelRegistry;
   downloads: DownloadManager;
   catalog: () => Promise<Catalog>;
+  system: SystemService;
 }
 
 type Handlers = { [N in CallName]: (input: z.output<(typeof calls)[N]>) => CallOutput<N> | Promise<CallOutput<N>> };
 
-export function createHandlers({ storage, chat, models, settings, registry, downloads, catalog }: Services): Handlers {
+export function createHandlers({ storage, chat, models, settings, registry, downloads, catalog, system }: Services): Handlers {
   return {
     'conversations.list': (input) => storage.listConversations({ ...input }),
     'conversations.create': (input) => storage.createConversation(input),
@@ -65,7 +67,11 @@ export function createHandlers({ storage, chat, models, settings, registry, down
       return { id };
     },
     'catalog.list': () => catalog(),
-    'downloads.list': () => downloads.list(),
+    // Downloads an earlier run left on disk come back paused: reading them is local only.
+    'downloads.list': async () => {
+      await downloads.restore();
+      return downloads.list();
+    },
     'downloads.inspect': ({ repo, revision }) => downloads.inspect(repo, revision),
     'downloads.start': ({ spec }) => downloads.start(spec),
     'downloads.pause': ({ id }) => downloads.pause(id),
@@ -76,6 +82,8 @@ export function createHandlers({ storage, chat, models, settings, registry, down
     },
     'settings.get': () => settings.get(),
     'settings.update': (patch) => settings.update(patch),
+    'system.info': () => system.info(),
+    'system.chooseFolder': ({ title }) => system.chooseFolder(title),
   };
 }
 

@@ -99,4 +99,49 @@ describe('models through the contract', () => {
     const refused = await app.dispatch('models.import', { path: path.join(hub.root, 'nothing-here') });
     expect(refused.ok).toBe(false);
   });
+
+  it('tells memory and disk figures, and says the browser host has no folder chooser', async () => {
+    const info = await call('system.info', {});
+    expect(info.totalMemoryBytes).toBeGreaterThan(info.freeMemoryBytes);
+    expect(info.freeDiskBytes).toBeGreaterThan(0);
+    expect(info.modelsDir).toBe(path.join(data.dir, 'models'));
+    expect(info.canChooseFolder).toBe(false);
+    expect(await app.dispatch('system.chooseFolder', {})).toMatchObject({ ok: false, error: { code: 'unsupported', message: expect.stringMatching(/type the folder path/) } });
+  });
+});
+
+describe('the shell pieces of the models screen', () => {
+  it('opens the folder chooser the shell gives, and lists a download an earlier run left on disk', async () => {
+    const hub = await startTestHub();
+    const data = await tempDir('jielong-models-restart-');
+    const titles: string[] = [];
+    const options = { dataDir: data.dir, bundledModelsDir: BUNDLED_MODELS, spawnHost: nodeHostSpawner(), downloads: { progressIntervalMs: 0 } };
+    let first: AppServices | null = createAppServices({ ...options, chooseFolder: async (title) => (titles.push(title), '/picked/folder') });
+    try {
+      expect(await first.dispatch('system.info', {})).toMatchObject({ ok: true, value: { canChooseFolder: true } });
+      expect(await first.dispatch('system.chooseFolder', { title: 'Import a model' })).toEqual({ ok: true, value: { path: '/picked/folder' } });
+      expect(titles).toEqual(['Import a model']);
+      hub.hub.throttle(64 * 1024);
+      await first.dispatch('settings.update', { hubHost: hub.hub.url });
+      const started = await first.dispatch('downloads.start', { spec: { source: 'hub', repo: TINY_REPO, dtype: 'fp32' } });
+      expect(started.ok).toBe(true);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      await first.close();
+      first = null;
+      const connections = hub.hub.connections;
+      const second = createAppServices(options);
+      try {
+        const listed = await second.dispatch('downloads.list', {});
+        expect(listed).toMatchObject({ ok: true, value: [{ state: 'paused', interrupted: true, repo: TINY_REPO }] });
+        // Listing it asked nothing of the network.
+        expect(hub.hub.connections).toBe(connections);
+      } finally {
+        await second.close();
+      }
+    } finally {
+      await first?.close();
+      await hub.cleanup();
+      await data.cleanup();
+    }
+  });
 });

@@ -13,6 +13,7 @@ import { DownloadManager, type DownloadManagerOptions } from './downloads/downlo
 import { ModelRegistry } from './model-registry.ts';
 import { ModelService, type ModelServiceOptions } from './model-service.ts';
 import { SettingsService } from './settings-service.ts';
+import { SystemService, type SystemServiceOptions } from './system-service.ts';
 
 export interface AppServicesOptions {
   /** The user's data: the database and settings. */
@@ -27,6 +28,10 @@ export interface AppServicesOptions {
   downloads?: Partial<DownloadManagerOptions>;
   /** The catalog file; default: catalog/models.json beside the bundled models folder. */
   catalogFile?: string;
+  /** The shell's native folder chooser (Electron); the browser host has none. */
+  chooseFolder?: SystemServiceOptions['chooseFolder'];
+  /** Tests: memory and disk figures of another machine. */
+  system?: Pick<SystemServiceOptions, 'memory' | 'freeBytes'>;
 }
 
 export interface AppServices {
@@ -73,7 +78,8 @@ export function createAppServices(options: AppServicesOptions): AppServices {
   });
   registry.on((event) => events.emit('models.changed', event));
   const chat = new ChatService(storage, host, models, settings, events);
-  const dispatch = createDispatch(createHandlers({ storage, chat, models, settings, registry, downloads, catalog: getCatalog }));
+  const system = new SystemService({ modelsDir, ...options.system, ...(options.chooseFolder ? { chooseFolder: options.chooseFolder } : {}) });
+  const dispatch = createDispatch(createHandlers({ storage, chat, models, settings, registry, downloads, catalog: getCatalog, system }));
   return {
     storage,
     events,

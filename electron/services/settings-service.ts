@@ -14,6 +14,7 @@ export const DEFAULT_SETTINGS: AppSettings = {
   defaultSampling: (({ seed: _seed, ...rest }) => rest)(DEFAULT_SAMPLING_PARAMS),
   defaultSystemPrompt: 'You are a helpful assistant.',
   hubHost: null,
+  firstRunDone: false,
 };
 
 export class SettingsService {

@@ -167,4 +167,16 @@ export interface ModelStatus {
   error: { code: string; message: string } | null;
 }
 
+/** What the Models screen needs to say whether a model fits: read locally, never sent anywhere. */
+export interface SystemInfo {
+  totalMemoryBytes: number;
+  freeMemoryBytes: number;
+  /** Where downloaded and imported models go. */
+  modelsDir: string;
+  /** Free bytes on the disk of the models folder; null when the platform cannot tell. */
+  freeDiskBytes: number | null;
+  /** Whether `system.chooseFolder` can open a native folder chooser here. */
+  canChooseFolder: boolean;
+}
+
 export type AppSettings = z.output<typeof settingsSchema>;

@@ -14,6 +14,7 @@ import type {
   ModelStatus,
   SearchPage,
   Siblings,
+  SystemInfo,
 } from './chat-types.ts';
 import { samplingParamsSchema, tokenCandidateSchema, generationStatsSchema, hostErrorCodeSchema, dtypeSchema } from './model-host-protocol.ts';
 import type { Catalog, DownloadEvent, DownloadInfo, InstalledModel, RegistryEvent, RemovalPlan, RepoInspection } from './model-registry-types.ts';
@@ -39,6 +40,8 @@ export const settingsSchema = z
     defaultSystemPrompt: z.string().max(100_000),
     /** A Hugging Face mirror (https URL); null: JIELONG_HUB_HOST, HF_ENDPOINT, then huggingface.co. */
     hubHost: z.url({ protocol: /^https?$/, error: 'the hub host must be an http(s) URL' }).max(2048).nullable(),
+    /** Set once the first-run screen was answered (a model chosen or the demo kept). */
+    firstRunDone: z.boolean(),
   })
   .strict();
 
@@ -99,6 +102,10 @@ export const calls = {
   /** Stops a download and removes its partial files. */
   'downloads.cancel': z.object({ id }).strict(),
   'settings.get': z.object({}).strict(),
+  /** Memory and disk figures for "fits in memory" and "fits on disk" hints; local only. */
+  'system.info': z.object({}).strict(),
+  /** A native folder chooser where the shell has one (Electron); the browser host answers `unsupported`. */
+  'system.chooseFolder': z.object({ title: z.string().max(200).optional() }).strict(),
   'settings.update': settingsSchema.partial().strict(),
 } as const;
 
@@ -140,6 +147,8 @@ export interface CallOutputs {
   'downloads.resume': DownloadInfo;
   'downloads.cancel': { cancelled: true };
   'settings.get': AppSettings;
+  'system.info': SystemInfo;
+  'system.chooseFolder': { path: string | null };
   'settings.update': AppSettings;
 }
 export type CallOutput<N extends CallName> = CallOutputs[N];
@@ -177,7 +186,7 @@ export const EVENT_NAMES = Object.keys(events) as EventName[];
 
 /** Codes of the errors a call can answer; storage and host codes pass through as they are. */
 export const apiErrorCodeSchema = z.union([
-  z.enum(['invalid_input', 'unknown_call', 'not_found', 'busy', 'no_model', 'storage_corrupt', 'internal']),
+  z.enum(['invalid_input', 'unknown_call', 'not_found', 'busy', 'no_model', 'storage_corrupt', 'unsupported', 'internal']),
   hostErrorCodeSchema,
   z.string(),
 ]);

@@ -49,6 +49,8 @@ export interface Catalog {
   /** Bumped whenever an entry changes. */
   catalogVersion: string;
   updated: string;
+  /** The one small model the first-run screen offers beside the bundled demo. */
+  recommended: { catalogId: string; dtype: ModelDtype } | null;
   entries: CatalogEntry[];
 }
 

@@ -34,6 +34,16 @@ describe('the shipped catalog', () => {
     expect(findCatalogEntry(catalog, 'smollm2-360m-instruct').repo).toBe('HuggingFaceTB/SmolLM2-360M-Instruct');
     expect(() => findCatalogEntry(catalog, 'gpt-5')).toThrow(/The catalog has no model "gpt-5"/);
   });
+
+  it('recommends one small model it lists, with a RAM estimate and a known download size', async () => {
+    const catalog = await loadCatalog(SOURCE_CATALOG_FILE);
+    const recommended = catalog.recommended!;
+    const variant = findCatalogEntry(catalog, recommended.catalogId).variants.find((v) => v.dtype === recommended.dtype)!;
+    // The first-run screen states both figures: neither may be a guess left empty.
+    expect(variant.downloadBytes).toBeGreaterThan(0);
+    expect(variant.downloadBytes!).toBeLessThan(1_000_000_000);
+    expect(variant.ramEstimateBytes!).toBeLessThan(4 * 1024 ** 3);
+  });
 });
 
 describe('parseCatalog refuses', () => {
@@ -73,6 +83,8 @@ describe('parseCatalog refuses', () => {
     ['an unsafe path', (c: ReturnType<typeof good>) => (c.entries[0]!.variants[0]!.files[0]!.path = '../x'), /unsafe file path \.\.\/x/],
     ['a verified size that is missing', (c: ReturnType<typeof good>) => Object.assign(c.entries[0]!.variants[0]!.files[0]!, { size: null }), /sizeVerified with no size/],
     ['an unknown field', (c: ReturnType<typeof good>) => Object.assign(c.entries[0]!, { extra: 1 }), /Unrecognized key/],
+    ['a recommendation of no entry', (c: ReturnType<typeof good>) => Object.assign(c, { recommended: { catalogId: 'other', dtype: 'q4' } }), /recommended model other is not an entry/],
+    ['a recommendation of a missing dtype', (c: ReturnType<typeof good>) => Object.assign(c, { recommended: { catalogId: 'tiny', dtype: 'fp16' } }), /recommended model tiny has no fp16 variant/],
     ['a bad sha256', (c: ReturnType<typeof good>) => (c.entries[0]!.variants[0]!.files[0]!.sha256 = 'abc' as never), /sha256/],
   ])('%s', (_name, damage, message) => {
     const catalog = good();

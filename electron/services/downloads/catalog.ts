@@ -55,6 +55,7 @@ const catalogSchema = z
     schemaVersion: z.literal(1),
     catalogVersion: z.string().min(1),
     updated: z.string().regex(/^\d{4}-\d{2}-\d{2}$/),
+    recommended: z.object({ catalogId: z.string(), dtype: dtypeSchema }).strict().nullable().default(null),
     entries: z.array(entrySchema),
   })
   .strict();
@@ -102,6 +103,12 @@ export function parseCatalog(raw: unknown, where = 'the catalog'): Catalog {
       const weightsKnown = variant.files.filter((f) => f.path.startsWith('onnx/')).every((f) => f.size !== null);
       if (!weightsKnown && variant.ramEstimateBytes !== null) throw new Error(`${at} ${variant.dtype}: a RAM estimate needs the size of every ONNX file`);
     }
+  }
+  const { recommended } = catalog;
+  if (recommended) {
+    const entry = catalog.entries.find((e) => e.id === recommended.catalogId);
+    if (!entry) throw new Error(`${where}: the recommended model ${recommended.catalogId} is not an entry`);
+    if (!entry.variants.some((v) => v.dtype === recommended.dtype)) throw new Error(`${where}: the recommended model ${recommended.catalogId} has no ${recommended.dtype} variant`);
   }
   return catalog;
 }

@@ -462,6 +462,7 @@ describe('DownloadManager', () => {
       schemaVersion: 1,
       catalogVersion: 'test',
       updated: '2026-01-01',
+      recommended: null,
       entries: [
         {
           id: 'tiny-test',

@@ -5,7 +5,7 @@
 // folder is then renamed to <models>/<id> in one step. The state of each download is kept in
 // a small JSON file next to its parts, so an app restart finds it again (paused, to resume).
 // Nothing here touches the network until `inspect`, `start` or `resume` is called.
-import { mkdir, readdir, readFile, rename, rm, stat, statfs } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { verifyModelDtype } from '../../model-files/model-folder-inspect.ts';
@@ -42,6 +42,7 @@ import {
   type RepoInfo,
 } from './hub.ts';
 import { RateMeter } from './rate-meter.ts';
+import { freeDiskBytes } from '../system-service.ts';
 
 export interface DownloadManagerOptions {
   /** The models folder (the registry's). */
@@ -129,11 +130,6 @@ export function formatBytes(bytes: number): string {
   return unit === 0 ? `${bytes} bytes` : `${value.toFixed(value >= 100 ? 0 : 1)} ${units[unit]}`;
 }
 
-async function statfsFree(dir: string): Promise<number> {
-  const info = await statfs(dir);
-  return Number(info.bavail) * Number(info.bsize);
-}
-
 function invalidSpec(message: string): DownloadError {
   return new DownloadError('invalid_spec', message);
 }
@@ -178,7 +174,7 @@ export class DownloadManager {
     this.http = options.get ?? nodeHttpGet();
     this.maxConcurrent = Math.max(1, options.maxConcurrent ?? 2);
     this.openPart = options.openPart ?? openPartFile;
-    this.freeBytes = options.freeBytes ?? statfsFree;
+    this.freeBytes = options.freeBytes ?? freeDiskBytes;
     this.reserve = options.diskReserveBytes ?? DEFAULT_RESERVE;
     this.progressIntervalMs = options.progressIntervalMs ?? 250;
   }
