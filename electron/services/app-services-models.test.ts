@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CallName, CallOutput } from '../shared/contract.ts';
 import type { DownloadEvent } from '../shared/model-registry-types.ts';
 import { createAppServices, type AppServices } from './app-services.ts';
-import { startTestHub, tempDir, TINY_REPO, type TestHub } from './downloads/test-support.ts';
+import { startTestHub, tempDir, TEST_CATALOG_ID, TINY_REPO, writeTestCatalog, type TestHub } from './downloads/test-support.ts';
 import { nodeHostSpawner } from './node-host-process.ts';
 
 const BUNDLED_MODELS = fileURLToPath(new URL('../../resources/models', import.meta.url));
@@ -98,6 +98,31 @@ describe('models through the contract', () => {
     expect((await call('models.list', {})).map((m) => m.id)).toContain(imported.id);
     const refused = await app.dispatch('models.import', { path: path.join(hub.root, 'nothing-here') });
     expect(refused.ok).toBe(false);
+  });
+
+  it('downloads the catalog’s recommended model (the catalog read from disk on first use) and lists it', async () => {
+    const catalogFile = await writeTestCatalog(hub.hub, path.join(data.dir, 'test-catalog.json'));
+    const other = await tempDir('jielong-models-catalog-');
+    const withCatalog = createAppServices({ dataDir: other.dir, bundledModelsDir: BUNDLED_MODELS, spawnHost: nodeHostSpawner(), catalogFile, downloads: { progressIntervalMs: 0 } });
+    try {
+      const catalog = await withCatalog.dispatch('catalog.list', {});
+      expect(catalog).toMatchObject({ ok: true, value: { recommended: { catalogId: TEST_CATALOG_ID, dtype: 'q4' } } });
+      await withCatalog.dispatch('settings.update', { hubHost: hub.hub.url });
+      const installed = new Promise<string>((resolve) => {
+        withCatalog.events.subscribe((name, payload) => {
+          const event = payload as DownloadEvent;
+          if (name === 'downloads.event' && event.type === 'installed') resolve(event.modelId);
+        });
+      });
+      const started = await withCatalog.dispatch('downloads.start', { spec: { source: 'catalog', catalogId: TEST_CATALOG_ID, dtype: 'q4' } });
+      expect(started).toMatchObject({ ok: true, value: { modelId: `${TEST_CATALOG_ID}-q4`, repo: TINY_REPO } });
+      const modelId = await installed;
+      const listed = await withCatalog.dispatch('models.list', {});
+      expect(listed).toMatchObject({ ok: true, value: expect.arrayContaining([expect.objectContaining({ id: modelId, origin: expect.objectContaining({ catalogId: TEST_CATALOG_ID }) })]) });
+    } finally {
+      await withCatalog.close();
+      await other.cleanup();
+    }
   });
 
   it('tells memory and disk figures, and says the browser host has no folder chooser', async () => {

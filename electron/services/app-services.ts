@@ -70,6 +70,7 @@ export function createAppServices(options: AppServicesOptions): AppServices {
     modelsDir,
     isIdTaken: (id) => registry.has(id),
     hubHost: () => settings.get().hubHost,
+    catalog: getCatalog,
     ...options.downloads,
   });
   downloads.on((event) => {

@@ -47,7 +47,8 @@ import { freeDiskBytes } from '../system-service.ts';
 export interface DownloadManagerOptions {
   /** The models folder (the registry's). */
   modelsDir: string;
-  catalog?: Catalog | null;
+  /** The catalog, or a function reading it (the app reads it from disk on first use). */
+  catalog?: Catalog | null | (() => Promise<Catalog>);
   /** The hub host setting (a URL) or a function reading it; empty falls back to JIELONG_HUB_HOST, HF_ENDPOINT, huggingface.co. */
   hubHost?: string | null | (() => string | null | undefined);
   env?: NodeJS.ProcessEnv;
@@ -238,8 +239,10 @@ export class DownloadManager {
     let catalogLicense: string | null = null;
     const catalogFiles = new Map<string, { size: number | null; sizeVerified: boolean; sha256: string | null }>();
     if (spec.source === 'catalog') {
-      if (!this.options.catalog) throw invalidSpec('No model catalog is loaded');
-      const entry = findCatalogEntry(this.options.catalog, spec.catalogId);
+      const source = this.options.catalog;
+      const catalog = typeof source === 'function' ? await source() : source;
+      if (!catalog) throw invalidSpec('No model catalog is loaded');
+      const entry = findCatalogEntry(catalog, spec.catalogId);
       const variant = entry.variants.find((v) => v.dtype === spec.dtype);
       if (!variant) throw invalidSpec(`${entry.name} has no ${spec.dtype} variant in the catalog (it has ${entry.variants.map((v) => v.dtype).join(', ')})`);
       for (const f of variant.files) catalogFiles.set(f.path, f);
