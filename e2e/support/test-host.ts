@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { createAppServices, type AppServices } from '../../electron/services/app-services.ts';
 import { nodeHostSpawner } from '../../electron/services/node-host-process.ts';
 import { startBrowserHost } from '../../electron/server/browser-host.ts';
+import { startTestHub, writeTestCatalog, type TestHub } from '../../electron/services/downloads/test-support.ts';
 import { scriptedSpawner, type ScriptedHostOptions } from './scripted-host.ts';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -25,12 +26,21 @@ export interface TestHostOptions {
   secondModel?: boolean;
   /** Load the first model before the page opens (default true). */
   loadModel?: boolean;
+  /**
+   * A local hub serving the generated tiny model, set as the mirror, with a catalog of that
+   * model (recommended) in place of the shipped one; a throughput limit makes progress visible.
+   */
+  hub?: { bytesPerSecond?: number | null };
+  /** Show the first-run screen (a fresh install); by default it counts as answered. */
+  firstRun?: boolean;
 }
 
 export interface TestHost {
   url: string;
   services: AppServices;
   dataDir: string;
+  /** The local hub, when `hub` was asked for. */
+  hub: TestHub | null;
   /** Kills the model host process the way a crash would (SIGKILL, or the scripted host's exit). */
   killModelHost(): void;
   close(): Promise<void>;
@@ -59,18 +69,25 @@ export async function startTestHost(options: TestHostOptions = {}): Promise<Test
   const ownDir = options.dataDir ? null : mkdtempSync(path.join(os.tmpdir(), 'jielong-e2e-'));
   const root = options.dataDir ?? ownDir!;
   const dataDir = path.join(root, 'data');
+  const hub = options.hub ? await startTestHub() : null;
+  if (hub) hub.hub.throttle(options.hub?.bytesPerSecond ?? null);
+  const catalogFile = hub ? await writeTestCatalog(hub.hub, path.join(root, 'catalog.json'), ['fp32', 'q4']) : undefined;
   const services = createAppServices({
     dataDir,
     bundledModelsDir: modelsFolder(root, options.secondModel ?? false),
     spawnHost: options.scripted ? scriptedSpawner(options.scripted) : nodeHostSpawner(),
     models: { restartBackoffMs: [100, 400, 1000, 2000] },
+    ...(catalogFile ? { catalogFile } : {}),
   });
+  if (hub) services.settings.update({ hubHost: hub.hub.url });
+  if (!options.firstRun) services.settings.update({ firstRunDone: true });
   const browser = await startBrowserHost({ dispatch: services.dispatch, events: services.events, rendererDir: RENDERER_DIR, port: 0 });
   if (options.loadModel ?? true) await services.loadDefaultModel();
   return {
     url: browser.url,
     services,
     dataDir,
+    hub,
     killModelHost() {
       const pid = services.host.pid;
       if (pid === undefined) throw new Error('the model host is not running');
@@ -84,6 +101,7 @@ export async function startTestHost(options: TestHostOptions = {}): Promise<Test
     async close() {
       await browser.close();
       await services.close();
+      await hub?.cleanup();
       if (ownDir) rmSync(ownDir, { recursive: true, force: true });
     },
   };

@@ -131,6 +131,7 @@ describe('models through the contract', () => {
     expect(info.freeDiskBytes).toBeGreaterThan(0);
     expect(info.modelsDir).toBe(path.join(data.dir, 'models'));
     expect(info.canChooseFolder).toBe(false);
+    expect(info.hubHost).toBe(hub.hub.url);
     expect(await app.dispatch('system.chooseFolder', {})).toMatchObject({ ok: false, error: { code: 'unsupported', message: expect.stringMatching(/type the folder path/) } });
   });
 });

@@ -79,7 +79,7 @@ export function createAppServices(options: AppServicesOptions): AppServices {
   });
   registry.on((event) => events.emit('models.changed', event));
   const chat = new ChatService(storage, host, models, settings, events);
-  const system = new SystemService({ modelsDir, ...options.system, ...(options.chooseFolder ? { chooseFolder: options.chooseFolder } : {}) });
+  const system = new SystemService({ modelsDir, hubHost: () => downloads.hubHost(), ...options.system, ...(options.chooseFolder ? { chooseFolder: options.chooseFolder } : {}) });
   const dispatch = createDispatch(createHandlers({ storage, chat, models, settings, registry, downloads, catalog: getCatalog, system }));
   return {
     storage,

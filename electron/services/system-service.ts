@@ -16,6 +16,8 @@ export class UnsupportedError extends Error {
 
 export interface SystemServiceOptions {
   modelsDir: string;
+  /** The hub host downloads would use now. */
+  hubHost: () => string;
   /** The shell's native folder chooser (Electron's dialog); absent in the browser host. */
   chooseFolder?: (title: string) => Promise<string | null>;
   /** Tests: the figures of another machine. */
@@ -34,6 +36,7 @@ export class SystemService {
       freeMemoryBytes: memory.free,
       modelsDir: this.options.modelsDir,
       freeDiskBytes: free,
+      hubHost: this.options.hubHost(),
       canChooseFolder: this.options.chooseFolder !== undefined,
     };
   }

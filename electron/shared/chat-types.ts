@@ -175,6 +175,8 @@ export interface SystemInfo {
   modelsDir: string;
   /** Free bytes on the disk of the models folder; null when the platform cannot tell. */
   freeDiskBytes: number | null;
+  /** Where downloads would come from now (the mirror setting, JIELONG_HUB_HOST, HF_ENDPOINT, or huggingface.co). */
+  hubHost: string;
   /** Whether `system.chooseFolder` can open a native folder chooser here. */
   canChooseFolder: boolean;
 }

@@ -384,7 +384,16 @@ export class HubServer {
         const ok = res.write(chunk);
         sent += size;
         entry.bytesSent += size;
-        if (!ok) await new Promise<void>((resolve) => res.once('drain', () => resolve()).once('close', () => resolve()));
+        if (!ok) {
+          // Whichever comes first; the other listener is removed so slow transfers do not pile them up.
+          await new Promise<void>((resolve) => {
+            const done = (): void => {
+              res.off('drain', done).off('close', done);
+              resolve();
+            };
+            res.on('drain', done).on('close', done);
+          });
+        }
         if (this.throttleBytesPerSecond !== null) {
           const due = (sent / this.throttleBytesPerSecond) * 1000 - (performance.now() - began);
           if (due > 0) await new Promise((resolve) => setTimeout(resolve, due));

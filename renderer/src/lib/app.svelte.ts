@@ -8,12 +8,13 @@ import type {
   Message,
   MessageStats,
   ModelStatus,
-  ModelSummary,
   PathMessage,
   SearchHit,
   StoredSampling,
 } from '../../../electron/shared/chat-types.ts';
 import type { CallInput, CallName, CallOutput, EventPayload } from '../../../electron/shared/contract.ts';
+import type { InstalledModel } from '../../../electron/shared/model-registry-types.ts';
+import { ModelsState } from './models.svelte.ts';
 import { ApiError, type ConnectionDetail, type ConnectionState, type Transport } from './transport.ts';
 import { compareConversations, titleFrom } from './conversations.ts';
 import { LiveAnswers } from './live-answer.ts';
@@ -68,7 +69,9 @@ export class AppState {
   connection = $state<ConnectionState>('connecting');
   connectionDetail = $state.raw<ConnectionDetail>({ opens: 0, retryInMs: null, fatal: null });
   settings = $state.raw<AppSettings | null>(null);
-  models = $state.raw<ModelSummary[]>([]);
+  models = $state.raw<InstalledModel[]>([]);
+  /** What the main area shows. */
+  view = $state<'chat' | 'models'>('chat');
   modelStatus = $state.raw<ModelStatus>({ state: 'none', modelId: null, progress: null, info: null, error: null });
   modelFile = $state<string | null>(null);
   conversations = $state.raw<Conversation[]>([]);
@@ -93,6 +96,7 @@ export class AppState {
   shortcutsOpen = $state(false);
 
   readonly live = new LiveAnswers();
+  readonly modelsScreen: ModelsState = new ModelsState(this);
   private pathRequest = 0;
   private searchRequest = 0;
   private searchTimer: ReturnType<typeof setTimeout> | null = null;
@@ -138,6 +142,7 @@ export class AppState {
         this.modelFile = event.file;
         if (this.modelStatus.state === 'loading') this.modelStatus = { ...this.modelStatus, progress: event.progress };
       }),
+      this.modelsScreen.attach(transport),
       transport.onConnection((state, detail) => {
         const reopened = state === 'open' && this.connection !== 'open' && detail.opens > 1;
         this.connection = state;
@@ -165,6 +170,7 @@ export class AppState {
         this.modelStatus = await this.call('models.status', {});
       }),
       this.loadConversations(),
+      this.modelsScreen.loadDownloads(),
       this.activeId ? this.openConversation(this.activeId, { keepFocus: true }) : Promise.resolve(),
     ]);
   }
@@ -500,6 +506,24 @@ export class AppState {
   }
 
   // ---- models ----
+
+  /**
+   * The first-run screen: until it is answered, for a person with no conversation yet (someone
+   * who used the app before this screen existed is not asked).
+   */
+  get firstRun(): boolean {
+    return this.settings !== null && !this.settings.firstRunDone && this.conversationsLoaded && this.conversations.length === 0 && this.activeId === null;
+  }
+
+  async finishFirstRun(): Promise<void> {
+    await this.updateSettings({ firstRunDone: true });
+  }
+
+  openModels(): void {
+    this.view = 'models';
+    this.modelPickerOpen = false;
+    void this.modelsScreen.loadDetails();
+  }
 
   async loadModel(modelId: string): Promise<void> {
     this.modelStatus = { state: 'loading', modelId, progress: 0, info: null, error: null };

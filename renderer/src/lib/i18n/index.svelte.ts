@@ -100,6 +100,14 @@ export function formatDuration(ms: number): string {
   return t('stats.s', { value: formatNumber(ms / 1000, { maximumFractionDigits: 2 }) });
 }
 
+/** A time left, rounded to what a person reads: seconds, minutes, or hours and minutes. */
+export function formatEta(seconds: number): string {
+  const s = Math.max(0, Math.round(seconds));
+  if (s < 60) return t('modelsScreen.etaSeconds', { count: s });
+  if (s < 3600) return t('modelsScreen.etaMinutes', { count: Math.round(s / 60) });
+  return t('modelsScreen.etaHours', { hours: Math.floor(s / 3600), minutes: Math.round((s % 3600) / 60) });
+}
+
 export function formatDate(epochMs: number): string {
   // eslint-disable-next-line svelte/prefer-svelte-reactivity -- a value to format, not state
   return new Intl.DateTimeFormat(state.current, { dateStyle: 'medium', timeStyle: 'short' }).format(new Date(epochMs));
