@@ -17,7 +17,11 @@ test.use({
 });
 
 /** Latin words that are the same in Chinese UIs: parameter names, keys, units, devices. */
-const ALLOWED_LATIN = new Set(['top', 'min', 'ctrl', 'shift', 'enter', 'esc', 'kb', 'mb', 'gb', 'tb', 'cpu', 'cuda', 'fp', 'npm', 'run', 'serve']);
+const ALLOWED_LATIN = new Set([
+  ...['top', 'min', 'ctrl', 'shift', 'enter', 'esc', 'kb', 'mb', 'gb', 'tb', 'cpu', 'cuda', 'fp', 'npm', 'run', 'serve'],
+  // Names of formats, files and services the Models screen points at, the same in any language.
+  ...['onnx', 'hugging', 'face', 'transformers', 'js', 'config', 'json', 'tokenizer', 'model', 'id', 'main'],
+]);
 
 async function untranslated(page: Page): Promise<string[]> {
   const texts = await page.evaluate(() => {
@@ -123,6 +127,16 @@ for (const theme of ['light', 'dark'] as const) {
       await check('model picker');
       await page.keyboard.press('Escape');
 
+      // The Models screen, with the shipped catalog (read from disk; nothing is fetched).
+      await page.getByTestId('open-models').click();
+      await expect(page.getByTestId('models-screen')).toBeVisible();
+      await expect(page.getByTestId('catalog-entry').first()).toBeVisible();
+      await expect(page.getByTestId('system-info')).toBeVisible();
+      await page.mouse.move(1, 1);
+      await shot('09-models');
+      await check('models');
+      await page.getByTestId('models-back').click();
+
       // The settings.
       await page.getByTestId('open-settings').click();
       await expect(page.getByTestId('settings')).toBeVisible();
@@ -149,3 +163,20 @@ for (const theme of ['light', 'dark'] as const) {
     });
   }
 }
+
+test.describe('first run', () => {
+  test.use({ hostOptions: { firstRun: true, scripted: { answer: () => 'ok', tokensPerBatch: 8 } } });
+  for (const [theme, language] of [
+    ['light', 'en'],
+    ['dark', 'zh-CN'],
+  ] as const) {
+    test(`first-run screen, ${theme}, ${language}`, async ({ page, host, watch }, testInfo: TestInfo) => {
+      await prepare(page, host, theme, language);
+      await expect(page.getByTestId('first-run-recommended').getByTestId('first-run-download')).toBeVisible();
+      await screenshot(page, testInfo, `10-first-run-${theme}-${language}`);
+      if (language === 'zh-CN') expect(await untranslated(page), 'untranslated text in the zh-CN UI').toEqual([]);
+      expect(watch.cspViolations).toEqual([]);
+      expect(watch.pageErrors).toEqual([]);
+    });
+  }
+});

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { createAppServices, type AppServices } from '../../electron/services/app-services.ts';
 import { nodeHostSpawner } from '../../electron/services/node-host-process.ts';
 import { startBrowserHost } from '../../electron/server/browser-host.ts';
-import { startTestHub, writeTestCatalog, type TestHub } from '../../electron/services/downloads/test-support.ts';
+import { SOURCE_CATALOG_FILE, startTestHub, writeTestCatalog, type TestHub } from '../../electron/services/downloads/test-support.ts';
 import { scriptedSpawner, type ScriptedHostOptions } from './scripted-host.ts';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -77,7 +77,8 @@ export async function startTestHost(options: TestHostOptions = {}): Promise<Test
     bundledModelsDir: modelsFolder(root, options.secondModel ?? false),
     spawnHost: options.scripted ? scriptedSpawner(options.scripted) : nodeHostSpawner(),
     models: { restartBackoffMs: [100, 400, 1000, 2000] },
-    ...(catalogFile ? { catalogFile } : {}),
+    // The shipped catalog unless the local hub's: the models folder here is a temporary one.
+    catalogFile: catalogFile ?? SOURCE_CATALOG_FILE,
   });
   if (hub) services.settings.update({ hubHost: hub.hub.url });
   if (!options.firstRun) services.settings.update({ firstRunDone: true });

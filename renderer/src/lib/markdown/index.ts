@@ -45,6 +45,8 @@ export function warmUp(renderer: MarkdownRenderer): void {
       const probe = document.createElement('div');
       probe.className = 'markdown warm-up';
       probe.setAttribute('aria-hidden', 'true');
+      // Rendered before the language may be known: its labels are not part of the page's text.
+      probe.setAttribute('translate', 'no');
       probe.append(htmlToFragment(renderer.render('```python\ndef f(x):\n    return x  # warm\n```\n\n`code` and $x^2 + \\sqrt{y}$')));
       document.body.append(probe);
       requestAnimationFrame(() => requestAnimationFrame(() => probe.remove()));
