@@ -80,6 +80,24 @@ test.describe('two models', () => {
     const modelId = await app.evaluate(() => (globalThis as unknown as WithApp).__jielong.messages.at(-1)?.modelId);
     expect(modelId).toBe(SECOND_MODEL.id);
   });
+
+  test('a conversation offers to load the model it was written with when another is loaded', async ({ app }) => {
+    await send(app, 'Hello from the first model');
+    await waitForAnswer(app);
+    await expect(app.getByTestId('conversation-model')).toHaveCount(0);
+    await app.getByTestId('model-button').click();
+    await app.getByTestId('model-picker').locator(`[data-model-id="${SECOND_MODEL.id}"]`).getByTestId('load-model').click();
+    await app.keyboard.press('Escape');
+    await expect(app.getByTestId('model-button')).toContainText(SECOND_MODEL.name, { timeout: 30_000 });
+    const note = app.getByTestId('conversation-model');
+    await expect(note).toContainText('Jielong tiny (random weights)');
+    // A reload still knows: the model is stored with the conversation.
+    await app.reload();
+    await expect(note).toContainText('Jielong tiny (random weights)');
+    await note.getByTestId('load-conversation-model').click();
+    await expect(app.getByTestId('model-button')).toContainText('Jielong tiny (random weights)', { timeout: 30_000 });
+    await expect(note).toHaveCount(0);
+  });
 });
 
 test.describe('no model loaded', () => {

@@ -148,7 +148,21 @@ test.describe('the Models screen', () => {
     await expect(entry.getByTestId('catalog-download')).toBeEnabled();
   });
 
-  test('adds a model by repo id after looking it up, and says when a repo does not exist', async ({ app }) => {
+  test('adds a model by repo id after looking it up from the mirror in the settings, and says when a repo does not exist', async ({ app, host }) => {
+    // The mirror is set through the settings panel (the host started with it set: clear it first).
+    host.services.settings.update({ hubHost: null });
+    await app.reload();
+    await app.getByTestId('open-settings').click();
+    const mirror = app.getByTestId('settings-hub-host');
+    await mirror.fill('not a url');
+    await mirror.press('Tab');
+    await expect(app.getByTestId('settings').getByRole('alert')).toContainText('http(s) address');
+    await mirror.fill(`${host.hub!.hub.url}/`);
+    await mirror.press('Tab');
+    await expect(app.getByTestId('settings').getByRole('status').filter({ hasText: 'Saved' })).toBeVisible();
+    expect(host.services.settings.get().hubHost).toBe(host.hub!.hub.url);
+    await app.keyboard.press('Escape');
+
     const screen = await openModels(app);
     const form = screen.getByTestId('hub-form');
     await form.getByTestId('hub-repo').fill('jielong-test/no-such-model');

@@ -77,6 +77,10 @@ describe('app services with real storage and a real model host', () => {
     expect(answer.stats?.decodeTokens).toBe(tokens.length);
     expect(answer.stats?.stopReason).toBe(done[0]!.stats.stopReason);
     expect(answer.sampling?.temperature).toBe(0.9);
+    // The conversation remembers the model that answered it.
+    expect(conversation.modelId).toBeNull();
+    expect(app.storage.getConversation(conversation.id).modelId).toBe(answer.modelId);
+    expect(answer.modelId).toBe('jielong-tiny-random');
   });
 
   it('the same seed gives the same answer; stop keeps the partial text as interrupted', async () => {

@@ -86,7 +86,9 @@ export class ChatService {
 
   /** Begins the answer under `question` and streams it; resolves once it has begun. */
   private answer(conversationId: string, question: Message, modelId: string): GenerationStarted {
-    const conversation = this.storage.getConversation(conversationId);
+    let conversation = this.storage.getConversation(conversationId);
+    // A conversation remembers the model it was last answered with, to offer it again later.
+    if (conversation.modelId !== modelId) conversation = this.storage.updateConversationSettings(conversationId, { modelId });
     const settings = this.settings.get();
     const params = this.samplingFor(conversation.sampling, settings.defaultSampling);
     const writer = this.storage.beginAssistantMessage({ conversationId, parentId: question.id, modelId, sampling: params, seed: params.seed ?? null });

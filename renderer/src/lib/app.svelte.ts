@@ -416,6 +416,9 @@ export class AppState {
     this.generating = { conversationId: started.conversationId, messageId: started.assistantMessage.id };
     this.live.getOrCreate(started.conversationId, started.assistantMessage.id);
     this.touchConversation(started.conversationId);
+    // The main side records the model on the conversation as the answer starts.
+    const conversation = this.conversations.find((c) => c.id === started.conversationId);
+    if (conversation && conversation.modelId !== started.assistantMessage.modelId) this.upsertConversation({ ...conversation, modelId: started.assistantMessage.modelId });
     if (started.conversationId !== this.activeId) return;
     const old = index >= 0 ? this.messages[index] : undefined;
     const asNew = (message: Message): PathMessage => ({ ...message, siblingIndex: 0, siblingCount: 1 });
@@ -517,6 +520,13 @@ export class AppState {
 
   async finishFirstRun(): Promise<void> {
     await this.updateSettings({ firstRunDone: true });
+  }
+
+  /** The installed model this conversation last used, when another one (or none) is loaded now. */
+  get conversationModelElsewhere(): InstalledModel | null {
+    const wanted = this.conversation?.modelId;
+    if (!wanted || this.modelStatus.modelId === wanted) return null;
+    return this.models.find((m) => m.id === wanted) ?? null;
   }
 
   openModels(): void {

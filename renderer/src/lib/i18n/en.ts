@@ -46,6 +46,8 @@ export const en = {
     expand: 'Show the sidebar',
   },
   chat: {
+    usedModel: 'This chat was written with {{name}}, which is not the model loaded now.',
+    loadUsedModel: 'Load it',
     newChatTitle: 'New chat',
     emptyTitle: 'Start a conversation',
     emptyHint: 'Type a message below. Turn on the token view to see how each next token was picked.',
@@ -158,6 +160,9 @@ export const en = {
     manage: 'Manage models…',
   },
   settings: {
+    hubHost: 'Download mirror',
+    hubHostHint: 'Where models are downloaded from: a Hugging Face mirror that serves the same URL layout. Empty: the first set of {{fallback}}.',
+    hubHostInvalid: 'Must be an http(s) address, e.g. https://hf-mirror.com.',
     title: 'Settings',
     close: 'Close the settings',
     chat: 'This chat',

@@ -46,6 +46,8 @@ export const zhCN: LocaleShape = {
     expand: '显示侧栏',
   },
   chat: {
+    usedModel: '这个对话使用的是 {{name}}，而不是当前加载的模型。',
+    loadUsedModel: '加载它',
     newChatTitle: '新对话',
     emptyTitle: '开始对话',
     emptyHint: '在下方输入消息。打开“词元视图”可以看到每个词元是如何被选出来的。',
@@ -158,6 +160,9 @@ export const zhCN: LocaleShape = {
     manage: '管理模型…',
   },
   settings: {
+    hubHost: '下载镜像',
+    hubHostHint: '模型的下载来源：一个与 Hugging Face 网址结构相同的镜像。留空则依次使用：{{fallback}}。',
+    hubHostInvalid: '必须是 http(s) 地址，例如 https://hf-mirror.com。',
     title: '设置',
     close: '关闭设置',
     chat: '当前对话',
