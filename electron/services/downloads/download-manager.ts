@@ -118,6 +118,13 @@ interface Download {
   lastProgressAt: number;
 }
 
+/** What a download holds only while this process runs it: never persisted. */
+type DownloadRuntime = Pick<Download, 'controller' | 'task' | 'stopReason' | 'hashes' | 'meter' | 'fileMeter' | 'lastProgressAt'>;
+
+function freshRuntime(): DownloadRuntime {
+  return { controller: null, task: null, stopReason: null, hashes: new Map(), meter: new RateMeter(), fileMeter: new RateMeter(), lastProgressAt: 0 };
+}
+
 const DEFAULT_RESERVE = 64 * 1024 * 1024;
 
 export function formatBytes(bytes: number): string {
@@ -317,13 +324,7 @@ export class DownloadManager {
         license: info.license ?? catalogLicense,
         contextLength: plan.contextLength,
         dir: path.join(this.options.modelsDir, DOWNLOADS_DIR, modelId),
-        controller: null,
-        task: null,
-        stopReason: null,
-        hashes: new Map(),
-        meter: new RateMeter(),
-        fileMeter: new RateMeter(),
-        lastProgressAt: 0,
+        ...freshRuntime(),
       };
       await this.ensureSpace(download);
       await mkdir(download.dir, { recursive: true });
@@ -727,13 +728,7 @@ export class DownloadManager {
         license: saved.license,
         contextLength: saved.contextLength,
         dir,
-        controller: null,
-        task: null,
-        stopReason: null,
-        hashes: new Map(),
-        meter: new RateMeter(),
-        fileMeter: new RateMeter(),
-        lastProgressAt: 0,
+        ...freshRuntime(),
       };
       await this.refreshBytesFromDisk(download);
       this.downloads.set(saved.id, download);
