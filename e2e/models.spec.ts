@@ -39,6 +39,17 @@ async function openModels(page: Page): Promise<Locator> {
   return screen;
 }
 
+/** Opens the Models screen and starts the test model's fp32 download from the catalog. */
+async function startFp32Download(page: Page): Promise<{ screen: Locator; entry: Locator; row: Locator }> {
+  const screen = await openModels(page);
+  const entry = screen.getByTestId('catalog-entry').filter({ hasText: TEST_MODEL });
+  await entry.getByText('fp32', { exact: true }).click();
+  await entry.getByTestId('catalog-download').click();
+  const row = screen.getByTestId('download').filter({ hasText: TEST_MODEL });
+  await expect(row).toHaveAttribute('data-state', 'downloading');
+  return { screen, entry, row };
+}
+
 test.describe('first run', () => {
   test.use({ hostOptions: { hub: { bytesPerSecond: 160 * 1024 }, firstRun: true } });
 
@@ -92,13 +103,7 @@ test.describe('the Models screen', () => {
   test.use({ hostOptions: { hub: { bytesPerSecond: 48 * 1024 } } });
 
   test('pauses, resumes from the part, installs; sets the default; deletes only after confirming', async ({ app, host }) => {
-    const screen = await openModels(app);
-    const entry = screen.getByTestId('catalog-entry').filter({ hasText: TEST_MODEL });
-    await entry.getByText('fp32', { exact: true }).click();
-    await entry.getByTestId('catalog-download').click();
-
-    const row = screen.getByTestId('download').filter({ hasText: TEST_MODEL });
-    await expect(row).toHaveAttribute('data-state', 'downloading');
+    const { screen, row } = await startFp32Download(app);
     await expect.poll(async () => Number(await row.getByTestId('download-progress').getAttribute('aria-valuenow'))).toBeGreaterThan(5);
     await row.getByTestId('download-pause').click();
     await expect(row).toHaveAttribute('data-state', 'paused');
@@ -133,12 +138,7 @@ test.describe('the Models screen', () => {
   });
 
   test('cancel stops a download and removes its partial files', async ({ app, host }) => {
-    const screen = await openModels(app);
-    const entry = screen.getByTestId('catalog-entry').filter({ hasText: TEST_MODEL });
-    await entry.getByText('fp32', { exact: true }).click();
-    await entry.getByTestId('catalog-download').click();
-    const row = screen.getByTestId('download').filter({ hasText: TEST_MODEL });
-    await expect(row).toHaveAttribute('data-state', 'downloading');
+    const { entry, row } = await startFp32Download(app);
     await expect(app.getByTestId('sidebar-downloading')).toBeVisible();
     await row.getByTestId('download-cancel').click();
     await expect(row).toHaveCount(0);

@@ -42,6 +42,7 @@ import {
   type RepoInfo,
 } from './hub.ts';
 import { RateMeter } from './rate-meter.ts';
+import { catalogModelId } from '../../shared/model-ids.ts';
 import { freeDiskBytes } from '../system-service.ts';
 
 export interface DownloadManagerOptions {
@@ -256,7 +257,7 @@ export class DownloadManager {
       ({ repo, revision } = entry);
       name = `${entry.name} (${spec.dtype})`;
       description = entry.description;
-      modelId = slugModelId(`${entry.id}-${spec.dtype}`);
+      modelId = slugModelId(catalogModelId(entry.id, spec.dtype));
       catalogId = entry.id;
       catalogLicense = entry.license;
     } else {

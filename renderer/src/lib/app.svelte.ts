@@ -532,7 +532,6 @@ export class AppState {
   openModels(): void {
     this.view = 'models';
     this.modelPickerOpen = false;
-    void this.modelsScreen.loadDetails();
   }
 
   async loadModel(modelId: string): Promise<void> {

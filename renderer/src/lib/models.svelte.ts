@@ -75,7 +75,7 @@ export class ModelsState {
     });
   }
 
-  /** The catalog and the memory/disk figures, once (again with `force`). */
+  /** The catalog and the memory/disk figures, once (again with `force`); downloads are loaded at start and kept by events. */
   async loadDetails(force = false): Promise<void> {
     if (this.detailsRequested && !force) return;
     this.detailsRequested = true;
@@ -90,7 +90,6 @@ export class ModelsState {
           this.catalogError = describeError(error);
         }),
       this.refreshSystem(),
-      this.loadDownloads(),
     ]);
   }
 
