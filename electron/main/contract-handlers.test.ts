@@ -17,12 +17,16 @@ function setup(dispatch = vi.fn(async (_name: unknown, _input: unknown): Promise
 
 describe('registerContractHandlers', () => {
   it('registers exactly one handler per contract call, and removes them all', () => {
-    const { ipcMain, unregister, events } = setup();
+    const { ipcMain, unregister, events, contents } = setup();
     expect([...ipcMain.handlers.keys()].sort()).toEqual([...CALL_NAMES].sort());
+    // Before: an event reaches our window.
+    events.emit('models.progress', { modelId: 'm', file: 'f', progress: 1 });
+    expect(contents.sent).toHaveLength(1);
     unregister();
     expect(ipcMain.handlers.size).toBe(0);
     // The event subscription is gone too: emitting reaches no window.
-    expect(() => events.emit('models.progress', { modelId: 'm', file: 'f', progress: 1 })).not.toThrow();
+    events.emit('models.progress', { modelId: 'm', file: 'f', progress: 2 });
+    expect(contents.sent).toEqual([{ channel: 'models.progress', args: [{ modelId: 'm', file: 'f', progress: 1 }] }]);
   });
 
   it('passes a valid call to the dispatch and answers its value', async () => {
