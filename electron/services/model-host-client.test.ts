@@ -59,27 +59,53 @@ describe('ModelHostClient with a real host process', () => {
     expect(tokens[0]!.candidates?.length).toBe(3);
   });
 
-  // The loop checks for a cancel between every two tokens (engine.test.ts pins that down to
-  // the token); across processes the message also has to travel, and the tiny model makes a
-  // token in about a millisecond, so here the bound is loose: it stops, long before the end.
-  it('cancel stops the answer as cancelled', async () => {
+  // The loop checks for a cancel between every two tokens (engine.test.ts pins that down in
+  // one process). Across processes the host makes a token in well under a millisecond, so it
+  // runs ahead of the client by however long the message takes to travel; to measure only
+  // what the host does once the cancel has reached it, the test freezes the host (SIGSTOP),
+  // lets every token already sent arrive, queues the cancel, and thaws it: at most the token
+  // that was being computed may follow. Seed 9 runs to maxNewTokens, so the answer cannot
+  // end by itself before or after the cancel: the first run below proves it.
+  it('cancel stops the answer as cancelled within one token of reaching the host', async () => {
+    await client.load(demo);
+    const long: SamplingParams = { ...params, seed: 9, maxNewTokens: 1900 };
+    const full = await client.generate({ messages, params: long }).done;
+    expect(full.stopReason).toBe('max_tokens');
+    expect(full.decodeTokens).toBe(1900);
+
+    const pid = client.pid!;
     const tokens: HostEventOf<'token'>[] = [];
-    let cancelledAt = -1;
+    let frozen!: () => void;
+    const firstToken = new Promise<void>((resolve) => (frozen = resolve));
     const generation = client.generate({
       messages,
-      params: { ...params, minP: 0, maxNewTokens: 400 },
+      params: long,
       onToken: (t) => {
         tokens.push(t);
-        if (tokens.length === 5) {
-          cancelledAt = tokens.length;
-          generation.cancel();
+        if (tokens.length === 1) {
+          process.kill(pid, 'SIGSTOP');
+          frozen();
         }
       },
     });
+    try {
+      await firstToken;
+      // Wait until the tokens the host sent before it froze have all arrived (none for 200 ms).
+      let last = -1;
+      while (tokens.length !== last) {
+        last = tokens.length;
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+      expect(tokens.length).toBeLessThan(long.maxNewTokens);
+      generation.cancel();
+    } finally {
+      process.kill(pid, 'SIGCONT');
+    }
+    const cancelledAt = tokens.length;
     const stats = await generation.done;
-    if (stats.stopReason === 'eos') return expect(tokens.length).toBeLessThanOrEqual(6); // ended on its own first
     expect(stats.stopReason).toBe('cancelled');
-    expect(tokens.length - cancelledAt).toBeLessThan(100);
+    expect(tokens.length - cancelledAt).toBeLessThanOrEqual(1);
+    expect(stats.decodeTokens).toBe(tokens.length);
   });
 
   it.each([
