@@ -83,7 +83,7 @@ describe('app services with real storage and a real model host', () => {
     expect(answer.modelId).toBe('jielong-tiny-random');
   });
 
-  it('the same seed gives the same answer; stop keeps the partial text as interrupted', async () => {
+  it('the same seed gives the same answer', async () => {
     const conversation = await call('conversations.create', { sampling: { maxNewTokens: 300, seed: 5, minP: 0, temperature: 1 } });
     const first = await call('chat.send', { conversationId: conversation.id, content: 'Once upon a time' });
     await finished(first);
@@ -92,8 +92,19 @@ describe('app services with real storage and a real model host', () => {
     const a = app.storage.getMessage(first.assistantMessage.id);
     const b = app.storage.getMessage(again.assistantMessage.id);
     expect(b.content).toBe(a.content);
+  });
 
-    await call('conversations.updateSettings', { id: conversation.id, sampling: { maxNewTokens: 300, seed: 6, minP: 0, temperature: 1 } });
+  it('stop keeps the partial text as interrupted', async () => {
+    // Seed 29 on this prompt runs to maxNewTokens when left alone (proven first, in a
+    // conversation of its own), so the stopped answer below cannot end by itself.
+    const sampling = { maxNewTokens: 1500, seed: 29, minP: 0, temperature: 1 };
+    const alone = await call('conversations.create', { sampling });
+    const full = await call('chat.send', { conversationId: alone.id, content: 'Go on, at length' });
+    await finished(full);
+    expect(eventsFor('generation.done', full.assistantMessage.id)[0]!.stats.stopReason).toBe('max_tokens');
+    expect(eventsFor('generation.token', full.assistantMessage.id)).toHaveLength(1500);
+
+    const conversation = await call('conversations.create', { sampling });
     const stopped = await call('chat.send', { conversationId: conversation.id, content: 'Go on, at length' });
     await new Promise<void>((resolve) => {
       const poll = setInterval(() => {
@@ -107,10 +118,11 @@ describe('app services with real storage and a real model host', () => {
     await finished(stopped);
     const partial = app.storage.getMessage(stopped.assistantMessage.id);
     const streamed = eventsFor('generation.token', stopped.assistantMessage.id);
-    if (eventsFor('generation.done', stopped.assistantMessage.id)[0]!.stats.stopReason === 'cancelled') {
-      expect(partial.status).toBe('interrupted');
-      expect(streamed.length).toBeLessThan(300);
-    }
+    expect(eventsFor('generation.done', stopped.assistantMessage.id)[0]!.stats.stopReason).toBe('cancelled');
+    expect(partial.status).toBe('interrupted');
+    expect(partial.stats?.stopReason).toBe('cancelled');
+    expect(streamed.length).toBeGreaterThanOrEqual(5);
+    expect(streamed.length).toBeLessThan(1500);
     expect(partial.content).toBe(streamed.map((t) => t.text).join(''));
   });
 
