@@ -5,7 +5,10 @@
 // client, the services, the browser host, the renderer — is the real code. The real tiny
 // model is used where the model itself matters (seeds, switching, killing the process).
 import type { HostProcess, SpawnHost } from '../../electron/services/model-host-client.ts';
-import type { ChatMessage, HostEvent, HostRequest, TokenCandidate } from '../../electron/shared/model-host-protocol.ts';
+import type { ChatMessage, HostEvent, HostRequest, LoadedModelInfo, TokenCandidate } from '../../electron/shared/model-host-protocol.ts';
+
+/** What the engine reports for the bundled demo model's graph. */
+const SCRIPTED_GRAPH: LoadedModelInfo['graph'] = { style: 'optimum', attentionOp: 'MatMul+Softmax', kvDtype: 'float32', logitsDtype: 'float32', externalData: false, inputs: ['input_ids', 'attention_mask', 'position_ids', 'past_key_values.*.key', 'past_key_values.*.value'] };
 
 export interface ScriptedHostOptions {
   /** The answer to a conversation; `turn` counts the requests this host family has answered. */
@@ -133,7 +136,7 @@ export function scriptedSpawner(options: ScriptedHostOptions): SpawnHost {
                 emit({
                   type: 'loaded',
                   requestId: message.requestId,
-                  info: { modelDir: modelDir ?? '', dtype: message.dtype, device: 'cpu', contextLength: options.contextLength ?? 4096, vocabSize: 512, loadMs: 12, rssBytes: 96 * 1024 * 1024, modelFileBytes: 528_000 },
+                  info: { modelDir: modelDir ?? '', dtype: message.dtype, device: 'cpu', contextLength: options.contextLength ?? 4096, vocabSize: 512, loadMs: 12, rssBytes: 96 * 1024 * 1024, modelFileBytes: 528_000, graph: SCRIPTED_GRAPH },
                 }),
               20);
               return;

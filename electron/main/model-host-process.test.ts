@@ -53,6 +53,7 @@ const loadedInfo = {
   loadMs: 12,
   rssBytes: 1,
   modelFileBytes: 2,
+  graph: { style: 'optimum', attentionOp: 'MatMul+Softmax', kvDtype: 'float32', logitsDtype: 'float32', externalData: false, inputs: ['input_ids'] },
 } as const;
 
 describe('utilityHostSpawner', () => {

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { ModelHostError } from '../shared/model-host-error.ts';
 import { dtypeSchema, type ModelDtype } from '../shared/model-host-protocol.ts';
 import { externalDataFilePaths, onnxFilePath, ONNX_SUBFOLDER, REQUIRED_MODEL_FILES, type ExternalDataFormat } from '../shared/model-layout.ts';
+import { classifyDecoderGraph, type DecoderGraphKind } from './decoder-graph.ts';
 import { checkModelFolder, type ModelConfig } from './model-folder-check.ts';
 import { kvCacheLayers, OnnxFormatError, readOnnxGraphOutline } from './onnx-graph.ts';
 
@@ -57,7 +58,7 @@ function invalid(message: string): ModelHostError {
  * Checks one dtype of a folder as the engine would load it; throws a ModelHostError
  * ('model_not_found' or 'model_invalid') whose message says what is wrong.
  */
-export async function verifyModelDtype(modelDir: string, dtype: ModelDtype): Promise<VerifiedDtype & { config: ModelConfig }> {
+export async function verifyModelDtype(modelDir: string, dtype: ModelDtype): Promise<VerifiedDtype & { config: ModelConfig; graph: DecoderGraphKind }> {
   const checked = await checkModelFolder(modelDir, dtype);
   const onnxPath = onnxFilePath(dtype);
   let outline;
@@ -73,6 +74,7 @@ export async function verifyModelDtype(modelDir: string, dtype: ModelDtype): Pro
     }
     throw error;
   }
+  const graph = classifyDecoderGraph(outline, onnxPath);
   const layers = kvCacheLayers(outline);
   if (layers === 0) throw invalid(`${onnxPath} has no past_key_values inputs: it is not a decoder exported with a KV cache, which the engine needs`);
   if (layers !== checked.config.num_hidden_layers) {
@@ -98,7 +100,7 @@ export async function verifyModelDtype(modelDir: string, dtype: ModelDtype): Pro
     files.push(relative);
     weightBytes += info.size;
   }
-  return { dtype, files, weightBytes, config: checked.config };
+  return { dtype, files, weightBytes, config: checked.config, graph };
 }
 
 /** Checks every dtype found in the folder. Throws only when the folder itself is unreadable. */

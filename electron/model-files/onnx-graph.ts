@@ -1,5 +1,5 @@
-// Reads the outline of an ONNX file without loading it: the graph's input and output names
-// and the external-data files its initializers point to. It walks the protobuf wire format
+// Reads the outline of an ONNX file without loading it: the graph's input and output names,
+// which operators its nodes use, and the external-data files its initializers point to. It walks the protobuf wire format
 // field by field and seeks over the large parts (weights, node lists), so a multi-gigabyte
 // file costs a few reads. A file that is cut short or is not protobuf at all is refused here,
 // before onnxruntime sees it (field numbers: onnx/onnx.proto3).
@@ -13,6 +13,8 @@ export interface OnnxGraphOutline {
   /** Files named by initializers stored outside the .onnx file (data_location = EXTERNAL). */
   externalDataFiles: string[];
   initializerCount: number;
+  /** How many nodes use each operator, keyed `op` for the default domain and `domain.op` otherwise. */
+  opCounts: Record<string, number>;
 }
 
 /** Why a file is not a readable ONNX model. `truncated` when a field runs past the end. */
@@ -39,11 +41,15 @@ const MODEL_OPSET_IMPORT = 8;
 const OPSET_DOMAIN = 1;
 const OPSET_VERSION = 2;
 // GraphProto
+const GRAPH_NODE = 1;
 const GRAPH_INITIALIZER = 5;
 const GRAPH_INPUT = 11;
 const GRAPH_OUTPUT = 12;
 // ValueInfoProto
 const VALUE_INFO_NAME = 1;
+// NodeProto
+const NODE_OP_TYPE = 4;
+const NODE_DOMAIN = 7;
 // TensorProto
 const TENSOR_EXTERNAL_DATA = 13;
 const TENSOR_DATA_LOCATION = 14;
@@ -190,6 +196,19 @@ async function valueInfoName(cursor: FileCursor, end: number): Promise<string> {
   return name;
 }
 
+/** `op` in the default ONNX domain, `domain.op` in any other (com.microsoft.GroupQueryAttention). */
+async function nodeOperator(cursor: FileCursor, end: number): Promise<string> {
+  let opType = '';
+  let domain = '';
+  await walk(cursor, end, async (field, fieldEnd) => {
+    if (field.number === NODE_OP_TYPE) opType = (await readString(cursor, field, fieldEnd)) ?? '';
+    else if (field.number === NODE_DOMAIN) domain = (await readString(cursor, field, fieldEnd)) ?? '';
+    else return false;
+    return true;
+  });
+  return domain === '' || domain === 'ai.onnx' ? opType : `${domain}.${opType}`;
+}
+
 async function externalLocation(cursor: FileCursor, end: number): Promise<string | null> {
   let external = false;
   let location: string | null = null;
@@ -218,7 +237,7 @@ export async function readOnnxGraphOutline(file: string): Promise<OnnxGraphOutli
   try {
     const size = (await handle.stat()).size;
     const cursor = new FileCursor(handle, size);
-    const outline: OnnxGraphOutline = { irVersion: 0, opsetImports: [], inputs: [], outputs: [], externalDataFiles: [], initializerCount: 0 };
+    const outline: OnnxGraphOutline = { irVersion: 0, opsetImports: [], inputs: [], outputs: [], externalDataFiles: [], initializerCount: 0, opCounts: {} };
     const external = new Set<string>();
     let graphs = 0;
     await walk(cursor, size, async (field, fieldEnd) => {
@@ -239,7 +258,10 @@ export async function readOnnxGraphOutline(file: string): Promise<OnnxGraphOutli
         graphs++;
         await walk(cursor, fieldEnd, async (g, gEnd) => {
           if (g.wire !== WIRE_LEN) return false;
-          if (g.number === GRAPH_INPUT) outline.inputs.push(await valueInfoName(cursor, gEnd));
+          if (g.number === GRAPH_NODE) {
+            const op = await nodeOperator(cursor, gEnd);
+            outline.opCounts[op] = (outline.opCounts[op] ?? 0) + 1;
+          } else if (g.number === GRAPH_INPUT) outline.inputs.push(await valueInfoName(cursor, gEnd));
           else if (g.number === GRAPH_OUTPUT) outline.outputs.push(await valueInfoName(cursor, gEnd));
           else if (g.number === GRAPH_INITIALIZER) {
             outline.initializerCount++;

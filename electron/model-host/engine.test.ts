@@ -164,13 +164,23 @@ describe('Engine on the bundled tiny model', () => {
 describe('cropSequence', () => {
   it('keeps the first positions of every head, exactly as Tensor.slice does', async () => {
     const { Tensor } = await import('@huggingface/transformers');
+    const ort = await import('onnxruntime-node');
     const { cropSequence } = await import('./kv-cache.ts');
     const data = Float32Array.from({ length: 2 * 3 * 5 * 4 }, (_, i) => i);
-    const tensor = new Tensor('float32', data, [2, 3, 5, 4]);
-    const cropped = cropSequence(tensor, 2);
-    const expected = tensor.slice(null, null, [0, 2], null);
+    const cropped = cropSequence(new ort.Tensor('float32', data, [2, 3, 5, 4]), 2);
+    const expected = new Tensor('float32', data, [2, 3, 5, 4]).slice(null, null, [0, 2], null);
     expect(cropped.dims).toEqual([2, 3, 2, 4]);
     expect(Array.from(cropped.data as Float32Array)).toEqual(Array.from(expected.data as Float32Array));
+  });
+
+  it('keeps a float16 cache float16, bit for bit', async () => {
+    const ort = await import('onnxruntime-node');
+    const { cropSequence } = await import('./kv-cache.ts');
+    const bits = Uint16Array.from({ length: 1 * 2 * 3 * 2 }, (_, i) => 0x3c00 + i); // 1.0, 1.000977, ...
+    const cropped = cropSequence(new ort.Tensor('float16', bits, [1, 2, 3, 2]), 1);
+    expect(cropped.type).toBe('float16');
+    expect(cropped.data).toBeInstanceOf(Uint16Array);
+    expect(Array.from(cropped.data as Uint16Array)).toEqual([0x3c00, 0x3c01, 0x3c06, 0x3c07]);
   });
 });
 

@@ -4,7 +4,9 @@
 // because generate() ignores top_p, drops min_p and the seed, exposes no probabilities and
 // does not check a reused cache against the new prompt.
 import { randomInt } from 'node:crypto';
-import { AutoModelForCausalLM, AutoTokenizer, env, Tensor, type PreTrainedModel, type PreTrainedTokenizer } from '@huggingface/transformers';
+import path from 'node:path';
+import { AutoModelForCausalLM, AutoTokenizer, env, type PreTrainedModel, type PreTrainedTokenizer } from '@huggingface/transformers';
+import type { InferenceSession } from 'onnxruntime-node';
 import { ModelHostError } from '../shared/model-host-error.ts';
 import {
   SAMPLING_LIMITS,
@@ -17,7 +19,11 @@ import {
   type SamplingParams,
   type StopReason,
 } from '../shared/model-host-protocol.ts';
+import { classifyDecoderGraph, positionIdOffset } from '../model-files/decoder-graph.ts';
 import { checkModelFolder } from '../model-files/model-folder-check.ts';
+import { OnnxFormatError, readOnnxGraphOutline } from '../model-files/onnx-graph.ts';
+import { onnxFilePath } from '../shared/model-layout.ts';
+import { DecoderRunner, readDecoderSignature } from './decoder-runner.ts';
 import { IncrementalDetokenizer } from './incremental-detokenizer.ts';
 import { PromptCache } from './kv-cache.ts';
 import { fitPrompt } from './prompt-window.ts';
@@ -60,6 +66,7 @@ export type LoadProgress = Omit<HostEventOf<'load-progress'>, 'type' | 'requestI
 
 interface LoadedModel {
   model: PreTrainedModel;
+  runner: DecoderRunner;
   tokenizer: PreTrainedTokenizer;
   info: LoadedModelInfo;
   eosTokenIds: Set<number>;
@@ -89,6 +96,13 @@ export class Engine {
     await this.unload();
     const started = performance.now();
     const checked = await checkModelFolder(request.modelDir, request.dtype);
+    const onnxPath = onnxFilePath(request.dtype);
+    const outline = await readOnnxGraphOutline(path.join(request.modelDir, onnxPath)).catch((error: unknown) => {
+      if (error instanceof OnnxFormatError) throw new ModelHostError('model_invalid', `${onnxPath} is not a valid ONNX model (${error.message})`);
+      throw error;
+    });
+    // Before onnxruntime sees it: a graph of another kind is refused with what it is.
+    const graph = classifyDecoderGraph(outline, onnxPath);
 
     const timeoutMs = LOAD_TIMEOUT_BASE_MS + (checked.weightBytes / 1e9) * LOAD_TIMEOUT_MS_PER_GB;
     const progress_callback = (event: unknown): void => {
@@ -119,20 +133,18 @@ export class Engine {
     }
 
     try {
-      const session = (model as unknown as { sessions: Record<string, { inputNames: string[] }> }).sessions['model'];
-      const graphLayers = session?.inputNames.filter((name) => /^past_key_values\.\d+\.key$/.test(name)).length ?? 0;
+      const session = (model as unknown as { sessions: Record<string, InferenceSession | undefined> }).sessions['model'];
+      if (!session) throw new ModelHostError('model_invalid', `${onnxPath} did not load as a decoder session`);
+      const graphLayers = session.inputNames.filter((name) => /^past_key_values\.\d+\.key$/.test(name)).length;
       if (graphLayers !== checked.config.num_hidden_layers) {
         throw new ModelHostError(
           'model_invalid',
           `config.json says ${checked.config.num_hidden_layers} layers but the ONNX graph has ${graphLayers}: the files do not belong together`,
         );
       }
+      const runner = new DecoderRunner(session, readDecoderSignature(session, graph, positionIdOffset(checked.config.model_type)));
       // One forward pass proves the graph runs and tells the vocabulary size.
-      const probe = (await model.forward({
-        input_ids: new Tensor('int64', BigInt64Array.from([0n]), [1, 1]),
-        attention_mask: new Tensor('int64', BigInt64Array.from([1n]), [1, 1]),
-      })) as { logits: Tensor };
-      const vocabSize = probe.logits.dims.at(-1) ?? 0;
+      const vocabSize = (await runner.forward([0], undefined, 0)).logits.length;
       const eosTokenIds = new Set(checked.eosTokenIds);
       if (eosTokenIds.size === 0) throw new ModelHostError('model_invalid', 'The model states no end-of-sequence token (eos_token_id)');
       if (!tokenizer.chat_template && !(tokenizer as unknown as { config?: { chat_template?: unknown } }).config?.chat_template) {
@@ -147,8 +159,16 @@ export class Engine {
         loadMs: performance.now() - started,
         rssBytes: process.memoryUsage().rss,
         modelFileBytes: checked.weightBytes,
+        graph: {
+          style: graph.style,
+          attentionOp: graph.attentionOp,
+          kvDtype: runner.signature.kvDtype,
+          logitsDtype: runner.signature.logitsDtype,
+          externalData: outline.externalDataFiles.length > 0,
+          inputs: [...new Set(session.inputNames.map((name) => name.replace(/^past_key_values\.\d+\./, 'past_key_values.*.')))],
+        },
       };
-      this.loaded = { model, tokenizer, info, eosTokenIds };
+      this.loaded = { model, runner, tokenizer, info, eosTokenIds };
       return info;
     } catch (error) {
       await model.dispose().catch(() => undefined);
@@ -168,7 +188,7 @@ export class Engine {
   async generate(request: GenerateRequest, callbacks: GenerateCallbacks): Promise<GenerationStats> {
     const loaded = this.loaded;
     if (!loaded) throw new ModelHostError('not_loaded', 'No model is loaded');
-    const { model, tokenizer, info, eosTokenIds } = loaded;
+    const { runner, tokenizer, info, eosTokenIds } = loaded;
     const { params } = request;
     const started = performance.now();
 
@@ -187,13 +207,13 @@ export class Engine {
     const detokenizer = new IncrementalDetokenizer((ids) => tokenizer.decode(ids, { skip_special_tokens: true }));
     const history = [...promptIds];
 
-    // Prefill in chunks: the graph returns logits for every fed position, so one pass over a
-    // long prompt would hold [prompt x vocabulary] floats (140 MB at 700 tokens and a 49k
-    // vocabulary) and grow onnxruntime's arena for good.
+    // Prefill in chunks: a graph without num_logits_to_keep returns logits for every fed
+    // position, so one pass over a long prompt would hold [prompt x vocabulary] floats (140 MB
+    // at 700 tokens and a 49k vocabulary) and grow onnxruntime's arena for good.
     const toFeed = promptIds.slice(cachedTokens);
     let logits: Float32Array = new Float32Array(0);
     for (let start = 0; start < toFeed.length; start += this.prefillChunk) {
-      logits = await this.forward(model, toFeed.slice(start, start + this.prefillChunk));
+      logits = await this.forward(runner, toFeed.slice(start, start + this.prefillChunk));
     }
     const prefillMs = performance.now() - started;
 
@@ -232,7 +252,7 @@ export class Engine {
         stopReason = 'cancelled';
         break;
       }
-      logits = await this.forward(model, [pick.tokenId]);
+      logits = await this.forward(runner, [pick.tokenId]);
     }
 
     const decodeMs = performance.now() - firstTokenAt;
@@ -252,18 +272,10 @@ export class Engine {
   }
 
   /** Feeds `ids` after the cached tokens; returns the logits of the last position. */
-  private async forward(model: PreTrainedModel, ids: number[]): Promise<Float32Array> {
-    const past = this.cache.pastKeyValues;
-    const total = this.cache.tokenIds.length + ids.length;
-    const outputs = (await model.forward({
-      input_ids: new Tensor('int64', BigInt64Array.from(ids, BigInt), [1, ids.length]),
-      attention_mask: new Tensor('int64', new BigInt64Array(total).fill(1n), [1, total]),
-      ...(past ? { past_key_values: past } : {}),
-    })) as Record<string, unknown> & { logits: Tensor };
-    this.cache.append(outputs, ids);
-    const vocab = outputs.logits.dims.at(-1)!;
-    const data = outputs.logits.data as Float32Array;
-    return data.subarray(data.length - vocab);
+  private async forward(runner: DecoderRunner, ids: number[]): Promise<Float32Array> {
+    const { logits, present } = await runner.forward(ids, this.cache.pastKeyValues, this.cache.tokenIds.length);
+    this.cache.append(present, ids);
+    return logits;
   }
 
   private tokenText(tokenizer: PreTrainedTokenizer, tokenId: number): string {

@@ -2,12 +2,10 @@
 // prefix check on a reused cache, so this module does: it keeps the token ids the cache
 // holds, and on a new prompt keeps only the longest common prefix (an edit, a regenerate or
 // a branch switch changes the tail; a template may re-render history differently).
-import { Tensor } from '@huggingface/transformers';
+import * as ort from 'onnxruntime-node';
 
-export type PastKeyValues = Record<string, Tensor>;
-
-const PAST_PREFIX = 'past_key_values.';
-const PRESENT_PREFIX = 'present.';
+/** `past_key_values.N.key|value` -> the tensor to feed; float32 or float16 (Uint16Array bits). */
+export type PastKeyValues = Record<string, ort.Tensor>;
 
 export function commonPrefixLength(a: readonly number[], b: readonly number[]): number {
   const n = Math.min(a.length, b.length);
@@ -23,7 +21,7 @@ type TypedData = Float32Array | Uint16Array | Int8Array | Uint8Array;
  * One block copy per (batch, head): Tensor.slice copies element by element, which took
  * ~0.5 s for a 30-layer model at 700 positions.
  */
-export function cropSequence(tensor: Tensor, keep: number): Tensor {
+export function cropSequence(tensor: ort.Tensor, keep: number): ort.Tensor {
   const [batch, heads, length, headDim] = tensor.dims as [number, number, number, number];
   if (tensor.dims.length !== 4 || keep > length) throw new Error(`Cannot crop a cache tensor of shape [${tensor.dims.join(', ')}] to ${keep}`);
   const source = tensor.data as TypedData;
@@ -34,7 +32,7 @@ export function cropSequence(tensor: Tensor, keep: number): Tensor {
     const from = i * length * headDim;
     out.set(source.subarray(from, from + block), i * block);
   }
-  return new Tensor(tensor.type, out, [batch, heads, keep, headDim]);
+  return new ort.Tensor(tensor.type as 'float32', out as Float32Array, [batch, heads, keep, headDim]);
 }
 
 export class PromptCache {
@@ -71,13 +69,9 @@ export class PromptCache {
     return keep;
   }
 
-  /** Takes the `present.*` outputs of a forward pass that fed `fedIds` after the cached tokens. */
-  append(outputs: Record<string, unknown>, fedIds: readonly number[]): void {
-    const next: PastKeyValues = {};
-    for (const [name, value] of Object.entries(outputs)) {
-      if (name.startsWith(PRESENT_PREFIX) && value instanceof Tensor) next[PAST_PREFIX + name.slice(PRESENT_PREFIX.length)] = value;
-    }
-    this.past = next;
+  /** Takes the keys and values after a forward pass that fed `fedIds` after the cached tokens. */
+  append(present: PastKeyValues, fedIds: readonly number[]): void {
+    this.past = present;
     for (const id of fedIds) this.ids.push(id);
   }
 

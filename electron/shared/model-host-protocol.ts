@@ -143,6 +143,19 @@ export const loadedModelInfoSchema = z
     /** Resident memory of the host process after loading, bytes. */
     rssBytes: z.number().min(0),
     modelFileBytes: z.number().min(0),
+    /** What the ONNX graph is made of, as the engine found it at load. */
+    graph: z
+      .object({
+        style: z.enum(['optimum', 'gqa-fused', 'gqa-rotary', 'multi-head-attention']),
+        attentionOp: z.enum(['MatMul+Softmax', 'GroupQueryAttention', 'MultiHeadAttention']),
+        kvDtype: z.enum(['float32', 'float16']),
+        logitsDtype: z.enum(['float32', 'float16']),
+        /** Weights in `.onnx_data` files beside the graph. */
+        externalData: z.boolean(),
+        /** The graph's inputs, the cache's collapsed to `past_key_values.*.key|value`. */
+        inputs: z.array(z.string()).max(64),
+      })
+      .strict(),
   })
   .strict();
 export type LoadedModelInfo = z.infer<typeof loadedModelInfoSchema>;

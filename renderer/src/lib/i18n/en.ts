@@ -154,6 +154,7 @@ export const en = {
     memory: 'Memory in use: {{size}}',
     loadTime: 'loaded in {{value}}',
     device: 'runs on {{device}}, {{dtype}}',
+    graph: 'graph: {{style}}, {{attention}}, KV cache {{kv}}',
     noModels: 'No models are installed.',
     file: 'Reading {{file}}',
     errorDetail: 'Could not load the model: {{message}}',

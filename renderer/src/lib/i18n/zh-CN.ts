@@ -154,6 +154,7 @@ export const zhCN: LocaleShape = {
     memory: '内存占用：{{size}}',
     loadTime: '加载用时 {{value}}',
     device: '运行于 {{device}}，{{dtype}}',
+    graph: '计算图：{{style}}，{{attention}}，KV 缓存 {{kv}}',
     noModels: '没有已安装的模型。',
     file: '正在读取 {{file}}',
     errorDetail: '无法加载模型：{{message}}',
