@@ -10,6 +10,7 @@ import svelteConfig from './svelte.config.js';
  * Arrows point down only: main/server -> services -> storage | host client -> model host.
  * @param {string[]} folders electron/<folder> names this code must not import
  * @param {string[]} [extra] other forbidden module names
+ * @returns {import('eslint').Linter.RulesRecord}
  */
 const forbid = (folders, extra = []) => ({
   'no-restricted-imports': [
