@@ -3,6 +3,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Storage } from './storage.ts';
 import { openTemp } from './test-support.ts';
+import { RANK_WINDOW } from './search.ts';
 import type { SearchHit } from './types.ts';
 
 function say(storage: Storage, conversationId: string, user: string, answer?: string): void {
@@ -220,6 +221,40 @@ describe('search', () => {
     }
     expect(seen).toHaveLength(25);
     expect(new Set(seen).size).toBe(25);
+  });
+
+  it('pages on past the ranked window: every match is reached, the oldest ones newest first', () => {
+    const storage = openTemp();
+    const total = RANK_WINDOW + 230;
+    // Oldest first: message i is the i-th created; i % 5 more "pears" give it a better score.
+    const ids: string[] = [];
+    for (let c = 0; c < 3; c += 1) {
+      const conversation = storage.createConversation({ title: `orchard ${c}` });
+      for (let i = c * Math.ceil(total / 3); i < Math.min(total, (c + 1) * Math.ceil(total / 3)); i += 1) {
+        ids.push(storage.appendUserMessage({ conversationId: conversation.id, content: `note ${i} about pears${' pears'.repeat(i % 5)}` }).id);
+      }
+    }
+    expect(ids).toHaveLength(total);
+    const seen: SearchHit[] = [];
+    let offset: number | null = 0;
+    while (offset !== null) {
+      const page = storage.search('pears', { limit: 500, offset });
+      seen.push(...page.hits);
+      offset = page.nextOffset;
+    }
+    expect(seen).toHaveLength(total);
+    expect(new Set(seen.map((hit) => hit.messageId)).size).toBe(total);
+    // The newest RANK_WINDOW matches come first, by score; then the older ones, newest first.
+    const ranked = seen.slice(0, RANK_WINDOW);
+    expect(new Set(ranked.map((hit) => hit.messageId))).toEqual(new Set(ids.slice(total - RANK_WINDOW)));
+    for (let i = 1; i < ranked.length; i += 1) expect(ranked[i]!.score).toBeGreaterThanOrEqual(ranked[i - 1]!.score);
+    expect(seen.slice(RANK_WINDOW).map((hit) => hit.messageId)).toEqual(ids.slice(0, total - RANK_WINDOW).reverse());
+    // A page that starts past the window, and one that straddles it.
+    const beyond = storage.search('pears', { limit: 20, offset: RANK_WINDOW + 200 });
+    expect(beyond.hits.map((hit) => hit.messageId)).toEqual(ids.slice(10, 30).reverse());
+    expect(beyond.nextOffset).toBe(RANK_WINDOW + 220);
+    const straddling = storage.search('pears', { limit: 20, offset: RANK_WINDOW - 10 });
+    expect(straddling.hits.map((hit) => hit.messageId)).toEqual([...seen.slice(RANK_WINDOW - 10, RANK_WINDOW).map((hit) => hit.messageId), ...ids.slice(220, 230).reverse()]);
   });
 
   it('refuses bad queries clearly and survives FTS syntax', () => {

@@ -15,7 +15,8 @@ const TITLE_WEIGHT = 4;
  * RANK_WINDOW matches in rowid order, newest first, are ranked: those in the most recently
  * created conversations, whose messages sit together (message-seq.ts); titles always take
  * part. A word found in half a million messages would otherwise cost a bm25 evaluation per
- * match on every keystroke (~1 s on the bench's million messages).
+ * match on every keystroke (~1 s on the bench's million messages). The matches past the
+ * window are not dropped: paging goes on through them after the ranked ones, newest first.
  */
 export const RANK_WINDOW = 5_000;
 
@@ -64,13 +65,32 @@ export function search(db: ReadableDB, query: string, options: SearchOptions = {
   if (parsed.match === null) return { hits: [], nextOffset: null };
 
   // Newest first (title rows sort above all messages), cut at the window, then by score.
-  const rows = prepare<[string, number, number, number], HitRow>(
-    db,
-    `SELECT rowid, score FROM (
-       SELECT rowid, bm25(search_index, ${TITLE_WEIGHT}, 1.0, 1.0) AS score FROM search_index
-       WHERE search_index MATCH ? ORDER BY rowid DESC LIMIT ?
-     ) ORDER BY score, rowid DESC LIMIT ? OFFSET ?`,
-  ).all(parsed.match, RANK_WINDOW, limit + 1, offset);
+  const rows: HitRow[] =
+    offset < RANK_WINDOW
+      ? prepare<[string, number, number, number], HitRow>(
+          db,
+          `SELECT rowid, score FROM (
+             SELECT rowid, bm25(search_index, ${TITLE_WEIGHT}, 1.0, 1.0) AS score FROM search_index
+             WHERE search_index MATCH ? ORDER BY rowid DESC LIMIT ?
+           ) ORDER BY score, rowid DESC LIMIT ? OFFSET ?`,
+        ).all(parsed.match, RANK_WINDOW, limit + 1, offset)
+      : [];
+  // A page that reaches past the window goes on with the older matches, newest first.
+  if (rows.length <= limit) {
+    const edge = prepare<[string, number], { rowid: number }>(db, 'SELECT rowid FROM search_index WHERE search_index MATCH ? ORDER BY rowid DESC LIMIT 1 OFFSET ?').get(
+      parsed.match,
+      RANK_WINDOW - 1,
+    );
+    if (edge !== undefined) {
+      rows.push(
+        ...prepare<[string, number, number, number], HitRow>(
+          db,
+          `SELECT rowid, bm25(search_index, ${TITLE_WEIGHT}, 1.0, 1.0) AS score FROM search_index
+           WHERE search_index MATCH ? AND rowid < ? ORDER BY rowid DESC LIMIT ? OFFSET ?`,
+        ).all(parsed.match, edge.rowid, limit + 1 - rows.length, Math.max(0, offset - RANK_WINDOW)),
+      );
+    }
+  }
 
   const hits: SearchHit[] = [];
   for (const row of rows.slice(0, limit)) {
