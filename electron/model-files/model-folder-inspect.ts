@@ -58,7 +58,15 @@ function invalid(message: string): ModelHostError {
  * Checks one dtype of a folder as the engine would load it; throws a ModelHostError
  * ('model_not_found' or 'model_invalid') whose message says what is wrong.
  */
-export async function verifyModelDtype(modelDir: string, dtype: ModelDtype): Promise<VerifiedDtype & { config: ModelConfig; graph: DecoderGraphKind }> {
+export interface VerifiedModel extends VerifiedDtype {
+  config: ModelConfig;
+  graph: DecoderGraphKind;
+  eosTokenIds: number[];
+  /** External-data files the graph names, relative to its onnx folder. */
+  externalDataFiles: string[];
+}
+
+export async function verifyModelDtype(modelDir: string, dtype: ModelDtype): Promise<VerifiedModel> {
   const checked = await checkModelFolder(modelDir, dtype);
   const onnxPath = onnxFilePath(dtype);
   let outline;
@@ -100,7 +108,7 @@ export async function verifyModelDtype(modelDir: string, dtype: ModelDtype): Pro
     files.push(relative);
     weightBytes += info.size;
   }
-  return { dtype, files, weightBytes, config: checked.config, graph };
+  return { dtype, files, weightBytes, config: checked.config, graph, eosTokenIds: checked.eosTokenIds, externalDataFiles: outline.externalDataFiles };
 }
 
 /** Checks every dtype found in the folder. Throws only when the folder itself is unreadable. */

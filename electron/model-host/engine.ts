@@ -19,10 +19,9 @@ import {
   type SamplingParams,
   type StopReason,
 } from '../shared/model-host-protocol.ts';
-import { classifyDecoderGraph, positionIdOffset } from '../model-files/decoder-graph.ts';
-import { checkModelFolder } from '../model-files/model-folder-check.ts';
-import { OnnxFormatError, readOnnxGraphOutline } from '../model-files/onnx-graph.ts';
-import { onnxFilePath } from '../shared/model-layout.ts';
+import { positionIdOffset } from '../model-files/decoder-graph.ts';
+import { verifyModelDtype } from '../model-files/model-folder-inspect.ts';
+import { externalDataFilePaths, onnxFilePath } from '../shared/model-layout.ts';
 import { DecoderRunner, readDecoderSignature } from './decoder-runner.ts';
 import { IncrementalDetokenizer } from './incremental-detokenizer.ts';
 import { PromptCache } from './kv-cache.ts';
@@ -95,14 +94,10 @@ export class Engine {
   async load(request: LoadRequest, onProgress: (progress: LoadProgress) => void): Promise<LoadedModelInfo> {
     await this.unload();
     const started = performance.now();
-    const checked = await checkModelFolder(request.modelDir, request.dtype);
-    const onnxPath = onnxFilePath(request.dtype);
-    const outline = await readOnnxGraphOutline(path.join(request.modelDir, onnxPath)).catch((error: unknown) => {
-      if (error instanceof OnnxFormatError) throw new ModelHostError('model_invalid', `${onnxPath} is not a valid ONNX model (${error.message})`);
-      throw error;
-    });
-    // Before onnxruntime sees it: a graph of another kind is refused with what it is.
-    const graph = classifyDecoderGraph(outline, onnxPath);
+    // Every file checked, and a graph of another kind refused with what it is, before
+    // transformers.js sees the folder (its loader hangs on a missing external-data file).
+    const checked = await verifyModelDtype(request.modelDir, request.dtype);
+    const { graph } = checked;
 
     const timeoutMs = LOAD_TIMEOUT_BASE_MS + (checked.weightBytes / 1e9) * LOAD_TIMEOUT_MS_PER_GB;
     const progress_callback = (event: unknown): void => {
@@ -122,6 +117,7 @@ export class Engine {
             device: request.device,
             local_files_only: true,
             progress_callback,
+            ...externalDataOption(checked.externalDataFiles, request.dtype),
           }),
         ]),
         timeoutMs,
@@ -134,14 +130,7 @@ export class Engine {
 
     try {
       const session = (model as unknown as { sessions: Record<string, InferenceSession | undefined> }).sessions['model'];
-      if (!session) throw new ModelHostError('model_invalid', `${onnxPath} did not load as a decoder session`);
-      const graphLayers = session.inputNames.filter((name) => /^past_key_values\.\d+\.key$/.test(name)).length;
-      if (graphLayers !== checked.config.num_hidden_layers) {
-        throw new ModelHostError(
-          'model_invalid',
-          `config.json says ${checked.config.num_hidden_layers} layers but the ONNX graph has ${graphLayers}: the files do not belong together`,
-        );
-      }
+      if (!session) throw new ModelHostError('model_invalid', `${onnxFilePath(request.dtype)} did not load as a decoder session`);
       const runner = new DecoderRunner(session, readDecoderSignature(session, graph, positionIdOffset(checked.config.model_type)));
       // One forward pass proves the graph runs and tells the vocabulary size.
       const vocabSize = (await runner.forward([0], undefined, 0)).logits.length;
@@ -164,7 +153,7 @@ export class Engine {
           attentionOp: graph.attentionOp,
           kvDtype: runner.signature.kvDtype,
           logitsDtype: runner.signature.logitsDtype,
-          externalData: outline.externalDataFiles.length > 0,
+          externalData: checked.externalDataFiles.length > 0,
           inputs: [...new Set(session.inputNames.map((name) => name.replace(/^past_key_values\.\d+\./, 'past_key_values.*.')))],
         },
       };
@@ -286,6 +275,19 @@ export class Engine {
     }
     return text;
   }
+}
+
+/**
+ * transformers.js never looks for external data by itself: it needs a chunk count, from
+ * config.json or this option. Given only when the graph's files carry the names that count
+ * implies (model_q4.onnx_data, _data_1, ...): a count naming a file that is not there makes
+ * its loader wait forever. Other names are left to onnxruntime, which reads the locations the
+ * graph states from the file's own folder.
+ */
+function externalDataOption(files: readonly string[], dtype: ModelDtype): { use_external_data_format?: number } {
+  if (files.length === 0) return {};
+  const expected = externalDataFilePaths(dtype, files.length).map((p) => path.posix.basename(p));
+  return expected.every((name) => files.includes(name)) ? { use_external_data_format: files.length } : {};
 }
 
 function yieldToEventLoop(): Promise<void> {
