@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import vm from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EXTERNALS, PROJECT_ROOT, buildElectron, requiredModules, type BuildElectronResult } from './build-electron.ts';
+import { EXTERNALS, PROJECT_ROOT, buildElectron, packagingProblems, requiredModules, type BuildElectronResult } from './build-electron.ts';
 
 let outDir: string;
 let result: BuildElectronResult;
@@ -31,7 +31,8 @@ describe('build:electron', () => {
     expect(Object.keys(manifest.dependencies).sort()).toEqual(['@huggingface/transformers', 'better-sqlite3', 'onnxruntime-node']);
     for (const version of Object.values(manifest.dependencies)) expect(version).toMatch(/^\d+\.\d+\.\d+/);
     expect(manifest.dependencies).not.toHaveProperty('electron');
-    expect(read('.npmrc')).toContain('onnxruntime-node-install=skip');
+    // The production install electron-builder runs in dist/ follows the project's install-script policy.
+    expect((manifest as { allowScripts?: Record<string, boolean> }).allowScripts).toMatchObject({ 'onnxruntime-node': false, 'better-sqlite3': true });
   });
 
   it('keeps electron and the native/large packages external, and bundles everything else', () => {
@@ -142,5 +143,15 @@ describe('build:electron --for-packaging', () => {
     expect(existsSync(path.join(outDir, 'node_modules'))).toBe(false);
     expect(existsSync(path.join(outDir, 'package-lock.json'))).toBe(false);
     expect(existsSync(path.join(outDir, 'electron', 'main.cjs'))).toBe(true);
+  });
+
+  it('a real build plus a renderer passes the pack check against the project node_modules, and without the renderer it does not', async () => {
+    const { mkdirSync } = await import('node:fs');
+    await buildElectron({ outDir, log: () => undefined, forPackaging: true });
+    expect(packagingProblems(outDir)).toEqual(['renderer/index.html is missing from ' + outDir + ' (npm run build:renderer)']);
+    mkdirSync(path.join(outDir, 'renderer', 'assets'), { recursive: true });
+    writeFileSync(path.join(outDir, 'renderer', 'index.html'), '<script type="module" src="./assets/index.js"></script>');
+    writeFileSync(path.join(outDir, 'renderer', 'assets', 'index.js'), '');
+    expect(packagingProblems(outDir)).toEqual([]);
   });
 });

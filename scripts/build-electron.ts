@@ -2,14 +2,20 @@
 // electron-builder packages (its "two package.json" layout, see electron-builder.yml):
 //
 //   dist/package.json              written here: main, and the runtime dependencies that stay
-//                                  external, pinned to the versions installed in the project
-//   dist/.npmrc                    copied, so installing those dependencies skips
-//                                  onnxruntime-node's CUDA download
+//                                  external, pinned to the versions installed in the project,
+//                                  and the project's allowScripts (so electron-builder's
+//                                  production install there skips onnxruntime-node's CUDA
+//                                  download and still builds better-sqlite3)
+//   dist/.npmrc                    copied when the project has one
 //   dist/electron/main.cjs         electron/main/index.ts, CommonJS
 //   dist/electron/preload.cjs      electron/preload/preload.ts, CommonJS: a sandboxed preload
 //                                  cannot be an ES module and may require only 'electron'
 //   dist/electron/model-host.cjs   electron/model-host/main.ts, CommonJS (utilityProcess entry)
 //   dist/renderer/                 not touched here (the renderer's own build writes it)
+//
+// `--for-packaging` (npm run package:electron, after npm run build:renderer) also empties
+// dist/node_modules and then refuses to go on unless scripts/pack-check.ts finds every part
+// of the package built and every native file unpacked.
 //
 // Kept external (resolved from node_modules at run time, never bundled): electron itself, and
 // the packages with native code or large data that must stay real files:
@@ -19,6 +25,7 @@ import { builtinModules } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build, type BuildOptions, type Message } from 'esbuild';
+import { packProblems, readPackConfig } from './pack-check.ts';
 
 export const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -130,6 +137,8 @@ export function appPackageJson(root: string): { manifest: Record<string, unknown
     private: true,
     main: 'electron/main.cjs',
     dependencies,
+    // npm 11.16+ applies this to the production install electron-builder runs in dist/.
+    ...(project.allowScripts ? { allowScripts: project.allowScripts } : {}),
   };
   return { manifest, dependencies };
 }
@@ -179,8 +188,23 @@ function isBuiltin(name: string): boolean {
   return builtinModules.includes(name);
 }
 
+/** The problems pack-check finds in a built app folder, against the project's electron-builder.yml. */
+export function packagingProblems(appDir: string, root = PROJECT_ROOT): string[] {
+  const config = readPackConfig(readFileSync(path.join(root, 'electron-builder.yml'), 'utf8'));
+  return packProblems({ appDir, nodeModules: path.join(root, 'node_modules'), config });
+}
+
+async function cli(): Promise<void> {
+  const forPackaging = process.argv.includes('--for-packaging');
+  const { appDir } = await buildElectron({ forPackaging });
+  if (!forPackaging) return;
+  const problems = packagingProblems(appDir);
+  if (problems.length > 0) throw new Error(`Not packaging: ${problems.length} problem(s) in ${appDir}:\n${problems.map((problem) => `  - ${problem}`).join('\n')}`);
+  console.log(`pack check: ${appDir} has every part and every native file is unpacked`);
+}
+
 if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
-  buildElectron({ forPackaging: process.argv.includes('--for-packaging') }).catch((error: unknown) => {
+  cli().catch((error: unknown) => {
     console.error(error instanceof Error ? error.message : error);
     process.exitCode = 1;
   });
