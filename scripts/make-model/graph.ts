@@ -57,10 +57,10 @@ const CHUNK_ELEMENTS = 1 << 20;
 /** Added to the scores of keys a query must not see; finite so a fully masked row stays finite. */
 const MASKED_SCORE = -3.4028234663852886e38;
 
-const int = (name: string, i: number): Onnx.IAttributeProto => ({ name, type: AttributeType.INT, i });
-const ints = (name: string, values: number[]): Onnx.IAttributeProto => ({ name, type: AttributeType.INTS, ints: values });
+export const int = (name: string, i: number): Onnx.IAttributeProto => ({ name, type: AttributeType.INT, i });
+export const ints = (name: string, values: number[]): Onnx.IAttributeProto => ({ name, type: AttributeType.INTS, ints: values });
 
-function valueInfo(name: string, elemType: number, dims: ReadonlyArray<number | string>): Onnx.IValueInfoProto {
+export function valueInfo(name: string, elemType: number, dims: ReadonlyArray<number | string>): Onnx.IValueInfoProto {
   return {
     name,
     type: {
@@ -73,7 +73,7 @@ function valueInfo(name: string, elemType: number, dims: ReadonlyArray<number | 
 }
 
 /** Collects nodes and initializers; each node is named after its (single) output. */
-class GraphBuilder {
+export class GraphBuilder {
   readonly nodes: Onnx.INodeProto[] = [];
   readonly initializers: StreamedTensor[] = [];
   private readonly constants = new Map<string, string>();
@@ -128,7 +128,7 @@ class GraphBuilder {
 }
 
 /** An fp32 weight streamed from the seeded generator, a chunk at a time. */
-function generatedTensor(spec: WeightSpec, seed: number): StreamedTensor {
+export function generatedTensor(spec: WeightSpec, seed: number): StreamedTensor {
   const count = elementCount(spec.shape);
   return {
     name: spec.name,

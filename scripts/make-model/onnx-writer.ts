@@ -140,6 +140,9 @@ const BYTES_PER_ELEMENT: Partial<Record<Onnx.TensorProto.DataType, number>> = {
   [DataType.FLOAT]: 4,
   [DataType.INT64]: 8,
   [DataType.UINT8]: 1,
+  [DataType.INT8]: 1,
+  [DataType.INT32]: 4,
+  [DataType.FLOAT16]: 2,
 };
 
 /** A small initializer whose values are already in memory. */
@@ -147,7 +150,7 @@ export function tensorFromArray(
   name: string,
   dataType: Onnx.TensorProto.DataType,
   dims: readonly number[],
-  values: Float32Array | BigInt64Array | Uint8Array,
+  values: Float32Array | BigInt64Array | Uint8Array | Int8Array | Int32Array | Uint16Array,
 ): StreamedTensor {
   const count = dims.reduce((a, b) => a * b, 1);
   if (values.length !== count || BYTES_PER_ELEMENT[dataType] !== values.BYTES_PER_ELEMENT) {
@@ -155,4 +158,88 @@ export function tensorFromArray(
   }
   const bytes = new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
   return { name, dataType, dims, byteLength: bytes.length, writeData: (write) => write(bytes) };
+}
+
+export interface ExternalDataOptions {
+  /** Name of the first data file, beside the model: `<model>.onnx_data`; later chunks get `_1`, `_2`, ... */
+  readonly dataFileName: string;
+  /** A new chunk starts when the next tensor would make the current one larger than this. */
+  readonly maxChunkBytes?: number;
+  /** Tensors smaller than this stay inside the .onnx file (onnx's save_model keeps < 1024 B inline). */
+  readonly inlineThreshold?: number;
+}
+
+/**
+ * Writes the model with its large initializers in external data files (TensorProto
+ * data_location EXTERNAL, external_data location/offset/length), as onnx's
+ * save_model(save_as_external_data=True) does. Returns bytes per written file name.
+ */
+export function writeOnnxModelWithExternalData(modelPath: string, parts: OnnxModelParts, options: ExternalDataOptions): Record<string, number> {
+  if (endianness() !== 'LE') throw new Error('onnx-writer: big-endian hosts are not supported');
+  const maxChunk = options.maxChunkBytes ?? Number.MAX_SAFE_INTEGER;
+  const inlineThreshold = options.inlineThreshold ?? 1024;
+  const chunkName = (i: number): string => `${options.dataFileName}${i === 0 ? '' : `_${i}`}`;
+  const chunks: Array<{ name: string; tensors: StreamedTensor[]; size: number }> = [];
+  const initializer: Onnx.ITensorProto[] = [];
+  for (const tensor of parts.initializers) {
+    if (tensor.byteLength < inlineThreshold) {
+      const pieces: Uint8Array[] = [];
+      tensor.writeData((bytes) => pieces.push(Uint8Array.from(bytes)));
+      const rawData = Buffer.concat(pieces);
+      if (rawData.length !== tensor.byteLength) throw new Error(`onnx-writer: ${tensor.name} wrote ${rawData.length} bytes, declared ${tensor.byteLength}`);
+      initializer.push({ name: tensor.name, dims: [...tensor.dims], dataType: tensor.dataType, rawData });
+      continue;
+    }
+    let chunk = chunks.at(-1);
+    if (!chunk || (chunk.size > 0 && chunk.size + tensor.byteLength > maxChunk)) {
+      chunk = { name: chunkName(chunks.length), tensors: [], size: 0 };
+      chunks.push(chunk);
+    }
+    initializer.push({
+      name: tensor.name,
+      dims: [...tensor.dims],
+      dataType: tensor.dataType,
+      dataLocation: onnx.TensorProto.DataLocation.EXTERNAL,
+      externalData: [
+        { key: 'location', value: chunk.name },
+        { key: 'offset', value: String(chunk.size) },
+        { key: 'length', value: String(tensor.byteLength) },
+      ],
+    });
+    chunk.tensors.push(tensor);
+    chunk.size += tensor.byteLength;
+  }
+  const model = onnx.ModelProto.encode({
+    irVersion: parts.irVersion,
+    opsetImport: parts.opsetImports.map(({ domain, version }) => ({ domain, version })),
+    producerName: parts.producerName,
+    producerVersion: parts.producerVersion,
+    ...(parts.docString === undefined ? {} : { docString: parts.docString }),
+    graph: { ...parts.graph, initializer },
+  }).finish();
+  const sizes: Record<string, number> = {};
+  const directory = modelPath.slice(0, Math.max(modelPath.lastIndexOf('/'), modelPath.lastIndexOf('\\')) + 1);
+  for (const chunk of chunks) {
+    const fd = openSync(directory + chunk.name, 'w');
+    try {
+      const sink = new FileSink(fd);
+      for (const tensor of chunk.tensors) {
+        const before = sink.bytesWritten;
+        tensor.writeData((bytes) => sink.write(bytes));
+        if (sink.bytesWritten - before !== tensor.byteLength) throw new Error(`onnx-writer: ${tensor.name} wrote the wrong byte count`);
+      }
+      sink.flush();
+      sizes[chunk.name] = sink.bytesWritten;
+    } finally {
+      closeSync(fd);
+    }
+  }
+  const fd = openSync(modelPath, 'w');
+  try {
+    writeAll(fd, model);
+  } finally {
+    closeSync(fd);
+  }
+  sizes[modelPath.slice(directory.length)] = model.length;
+  return sizes;
 }
