@@ -15,12 +15,13 @@ const SEED = 3;
 const PROMPT = [1, 413, 13, 75, 104, 318, 114, 36, 35, 356, 420, 511, 269, 153, 3, 258, 259, 2, 13, 1, 291, 352, 13];
 const DECODE_STEPS = 3;
 
-/** fp32 and q4 (MatMulNBits accuracy 0 dequantizes and multiplies in fp32): float32 summation order only. */
-const EXACT_ABS_TOLERANCE = 2e-4;
-/** q8: the reference emulates DynamicQuantizeLinear + MatMulInteger, but float64 vs float32 activations move a rare code by one step. */
-const Q8_RELATIVE_TOLERANCE = 2e-3;
-/** fp16/q4f16 compute in float16 (11-bit mantissa) through every layer; the reference uses float16-rounded weights only. */
-const HALF_RELATIVE_TOLERANCE = 2e-2;
+// Tolerances: ~10x what was measured on x86-64 (onnxruntime-node 1.30), for other CPUs' kernels.
+/** fp32 and q4 (MatMulNBits accuracy 0 dequantizes and multiplies in fp32): float32 rounding only; measured max 4.8e-6 on logits of magnitude ~3. */
+const EXACT_ABS_TOLERANCE = 5e-5;
+/** q8 (relative RMS): the reference emulates DynamicQuantizeLinear + MatMulInteger; float64 vs float32 activations could move a rare code by one step; measured 2.4e-7. */
+const Q8_RELATIVE_TOLERANCE = 1e-4;
+/** fp16/q4f16 (relative RMS): the graph computes in float16 (11-bit mantissa) through every layer, the reference only rounds the weights; measured 1.1e-3. */
+const HALF_RELATIVE_TOLERANCE = 5e-3;
 /** Cached decode vs an uncached prefill of the same tokens, float32 graphs. */
 const CACHE_ABS_TOLERANCE = 2e-5;
 
@@ -32,6 +33,10 @@ interface Combo {
 const COMBOS: Combo[] = [
   ...Object.values(CATALOG_MIRRORS).flatMap((spec) => spec.dtypes.map((dtype) => ({ mirror: spec.name, dtype }))),
   { mirror: 'qwen3-gqa-rotary', dtype: 'q4f16' },
+  // Not catalog dtypes: the other float16 file and fp32 of the builder style.
+  { mirror: 'llama-3.2-1b-instruct', dtype: 'fp16' },
+  { mirror: 'llama-3.2-1b-instruct', dtype: 'fp32' },
+  { mirror: 'gemma-3-1b-it', dtype: 'fp32' },
   { mirror: 'gemma3-nomask', dtype: 'fp32' },
   { mirror: 'gemma3-nomask', dtype: 'q4' },
 ];
@@ -95,8 +100,8 @@ describe.each(COMBOS)('$mirror $dtype', ({ mirror, dtype }) => {
     const uncached = (await runFamily(session, arch, PROMPT, { positionOffset })).logits.slice(split);
     if (dtype === 'q8') {
       // DynamicQuantizeLinear's range spans the whole call, so a 1-token step and a 23-token
-      // prefill quantize the same row differently: close, never equal.
-      expect(relativeRmsError(cached, uncached)).toBeLessThan(0.05);
+      // prefill quantize the same row differently: close, never equal (measured 0.023-0.034).
+      expect(relativeRmsError(cached, uncached)).toBeLessThan(0.1);
     } else if (dtype === 'fp32' || dtype === 'q4') {
       cached.forEach((row, i) => expect(maxAbsDifference(row, uncached[i] as Float32Array)).toBeLessThan(CACHE_ABS_TOLERANCE));
     } else {
