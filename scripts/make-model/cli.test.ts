@@ -26,7 +26,27 @@ describe('parseCliArgs', () => {
     expect(parseCliArgs(['--help'])).toEqual({ kind: 'help' });
   });
 
+  it('reads a mirror with its catalog dtypes by default, or the ones asked for', () => {
+    expect(parseCliArgs(['--mirror', 'llama-3.2-1b-instruct', '--out', 'd'])).toEqual({
+      kind: 'mirror',
+      options: { catalogId: 'llama-3.2-1b-instruct', dtype: ['q4', 'q8'], seed: 0, outDir: 'd' },
+    });
+    expect(
+      parseCliArgs(['--mirror', 'qwen3-gqa-rotary', '--dtype', 'q4f16,fp16', '--full-size', '--seed', '9', '--external-data-chunks', '2', '--num-logits-to-keep', '--out', 'd']),
+    ).toEqual({
+      kind: 'mirror',
+      options: { catalogId: 'qwen3-gqa-rotary', dtype: ['q4f16', 'fp16'], seed: 9, outDir: 'd', fullSize: true, numLogitsToKeep: true, externalDataChunks: 2 },
+    });
+    expect(parseCliArgs(['--mirror', 'gemma-3-1b-it', '--dtype', 'all', '--out', 'd'])).toMatchObject({ options: { dtype: ['fp32', 'fp16', 'q8', 'q4', 'q4f16'] } });
+  });
+
   it.each([
+    [['--mirror', 'gpt-5', '--out', 'x'], /unknown mirror "gpt-5"/],
+    [['--mirror', 'gemma-3-1b-it', '--preset', 'tiny', '--out', 'x'], /cannot be combined/],
+    [['--mirror', 'gemma-3-1b-it'], /--out DIR is required/],
+    [['--mirror', 'gemma-3-1b-it', '--out', 'x', '--dtype', 'int4'], /unknown dtype "int4"/],
+    [['--mirror', 'gemma-3-1b-it', '--out', 'x', '--external-data-chunks', '0'], /--external-data-chunks must be/],
+    [['--preset', 'tiny', '--out', 'x', '--full-size'], /--full-size goes with --mirror/],
     [['--out', 'x'], /--preset is required/],
     [['--preset', 'huge', '--out', 'x'], /unknown preset "huge"/],
     [['--preset', 'tiny'], /--out DIR is required/],
@@ -58,6 +78,10 @@ describe('the make:model command', () => {
       );
       expect(failure?.code).toBe(2);
       expect(failure?.stderr).toMatch(/unknown dtype "fp16"[\s\S]*Usage: npm run make:model/);
+
+      const mirror = await run(process.execPath, ['--import', 'tsx', CLI, '--mirror', 'gemma-3-1b-it', '--out', path.join(dir, 'gemma')]);
+      expect(mirror.stdout).toMatch(/Wrote the gemma-3-1b-it mirror \(q4, seed 0\)/);
+      expect(existsSync(path.join(dir, 'gemma', 'onnx', 'model_q4.onnx_data'))).toBe(true);
     } finally {
       await cleanup();
     }

@@ -1,6 +1,8 @@
 // npm run make:model -- --preset tiny|smollm2 [--dtype fp32|q8|q4|all] [--seed N] --out DIR
+// npm run make:model -- --mirror ID [--dtype ...] [--full-size] [--seed N] --out DIR
 import { parseCliArgs, USAGE, UsageError } from './cli-args.ts';
 import { makeModel } from './make-model.ts';
+import { makeMirror } from './mirrors.ts';
 
 function formatBytes(bytes: number): string {
   if (bytes >= 1 << 20) return `${(bytes / (1 << 20)).toFixed(1)} MiB`;
@@ -22,10 +24,11 @@ async function main(argv: readonly string[]): Promise<number> {
     return 0;
   }
   const started = performance.now();
-  const result = await makeModel(command.options);
+  const result = command.kind === 'mirror' ? await makeMirror(command.options) : await makeModel(command.options);
   const seconds = (performance.now() - started) / 1000;
-  const { preset, seed = 0 } = command.options;
-  console.log(`Wrote ${preset} (${result.dtypes.join(', ')}, seed ${seed}) to ${result.outDir} in ${seconds.toFixed(1)} s:`);
+  const { seed = 0 } = command.options;
+  const what = command.kind === 'mirror' ? `the ${command.options.catalogId} mirror${command.options.fullSize ? ' (full size)' : ''}` : command.options.preset;
+  console.log(`Wrote ${what} (${result.dtypes.join(', ')}, seed ${seed}) to ${result.outDir} in ${seconds.toFixed(1)} s:`);
   for (const [file, size] of Object.entries(result.files)) console.log(`  ${file.padEnd(28)} ${formatBytes(size)}`);
   return 0;
 }
