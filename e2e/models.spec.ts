@@ -179,6 +179,28 @@ test.describe('the Models screen', () => {
     await expect(screen.locator('[data-testid="installed-model"][data-model-id="jielong-test-tiny-random-q8"]')).toBeVisible();
   });
 
+  test('a download from a mirror that states no hash names the files checked by size only', async ({ app, host }) => {
+    host.hub!.hub.throttle(null);
+    await host.hub!.hub.addRepoFromFolder('jielong-test/hashless', host.hub!.modelDir, { hashless: (file) => file === 'onnx/model.onnx' || file === 'tokenizer.json' });
+    const screen = await openModels(app);
+    const form = screen.getByTestId('hub-form');
+    await form.getByTestId('hub-repo').fill('jielong-test/hashless');
+    await form.getByTestId('hub-inspect').click();
+    await form.getByTestId('hub-result').getByTestId('hub-download-fp32').click();
+    const row = screen.getByTestId('download').filter({ hasText: 'hashless (fp32)' });
+    await expect(row).toHaveAttribute('data-state', 'installed', { timeout: 60_000 });
+    await expect(row.getByTestId('download-size-only')).toHaveText('Checked by size only (the hub states no hash for them): onnx/model.onnx, tokenizer.json');
+    await expect(row.getByTestId('download-size-only').locator('[translate="no"]')).toHaveText('onnx/model.onnx, tokenizer.json');
+
+    // Where the hub states every hash, no file is named.
+    await form.getByTestId('hub-repo').fill('jielong-test/tiny-random');
+    await form.getByTestId('hub-inspect').click();
+    await form.getByTestId('hub-result').getByTestId('hub-download-q4').click();
+    const hashed = screen.getByTestId('download').filter({ hasText: 'tiny-random (q4)' });
+    await expect(hashed).toHaveAttribute('data-state', 'installed', { timeout: 60_000 });
+    await expect(hashed.getByTestId('download-size-only')).toHaveCount(0);
+  });
+
   test('imports a model folder, and refuses one that is not a model with the reason', async ({ app, host }) => {
     const screen = await openModels(app);
     const form = screen.getByTestId('import-form');

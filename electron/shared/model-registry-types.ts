@@ -42,6 +42,11 @@ export interface CatalogEntry {
   /** Where each fact came from, and what could not be checked. */
   sources: string[];
   unverified: string[];
+  /**
+   * The `npm run make:model -- --mirror` preset that stands in for this repository in tests:
+   * same architecture, graph style, file names and external data, random weights.
+   */
+  mirror?: string;
 }
 
 export interface Catalog {
@@ -129,12 +134,22 @@ export type DownloadErrorCode =
   | 'unknown_download'
   | 'cancelled';
 
+/**
+ * How a downloaded file is checked before it is moved into place, besides its size: `sha256`
+ * against the hash the hub states for LFS files (or the catalog's), `git-blob` against the git
+ * blob id the hub states for small files kept in git, and `size` when the hub (a mirror, say)
+ * states neither: then only the byte count is checked.
+ */
+export type FileCheck = 'sha256' | 'git-blob' | 'size';
+
 export interface DownloadFile {
   path: string;
   /** Bytes, as the hub states them; null until the file list is known. */
   size: number | null;
   /** As the hub states it (LFS files); null where it states none. */
   sha256: string | null;
+  /** How the finished file is checked (see FileCheck). */
+  check: FileCheck;
   /** Bytes on disk so far (the `.part` file, or the whole file once verified). */
   bytesDone: number;
   state: 'pending' | 'downloading' | 'verified';

@@ -21,6 +21,8 @@ export interface HubFile {
   sha256: string;
   gitOid: string;
   lfs: boolean;
+  /** False for a file the model-info API states no hash for (no sha256, no blob id), as some mirrors do. */
+  hashStated?: boolean;
   /** Where the bytes are: on disk, or in memory. */
   diskPath?: string;
   data?: Buffer;
@@ -124,7 +126,11 @@ export class HubServer {
   }
 
   /** Serves every file under `dir` as `repo` at `revision` (default main). */
-  async addRepoFromFolder(repo: string, dir: string, options: { revision?: string; license?: string | null; gated?: boolean; exclude?: (file: string) => boolean } = {}): Promise<HubRepo> {
+  async addRepoFromFolder(
+    repo: string,
+    dir: string,
+    options: { revision?: string; license?: string | null; gated?: boolean; exclude?: (file: string) => boolean; hashless?: (file: string) => boolean } = {},
+  ): Promise<HubRepo> {
     const files = new Map<string, HubFile>();
     for (const entry of await readdir(dir, { withFileTypes: true, recursive: true })) {
       if (!entry.isFile()) continue;
@@ -132,7 +138,7 @@ export class HubServer {
       const rel = path.relative(dir, full).split(path.sep).join('/');
       if (options.exclude?.(rel)) continue;
       const { sha256, gitOid, size } = await hashDiskFile(full);
-      files.set(rel, { path: rel, size, sha256, gitOid, lfs: LFS_PATTERN.test(rel), diskPath: full });
+      files.set(rel, { path: rel, size, sha256, gitOid, lfs: LFS_PATTERN.test(rel), hashStated: !options.hashless?.(rel), diskPath: full });
     }
     return this.addRepo(repo, files, options);
   }
@@ -243,7 +249,11 @@ export class HubServer {
         gated: repo.gated ? 'manual' : false,
         cardData: repo.license ? { license: repo.license } : {},
         siblings: [...repo.files.values()].map((f) =>
-          blobs ? { rfilename: f.path, size: f.size, blobId: f.lfs ? fakeCommit(f.sha256) : f.gitOid, ...(f.lfs ? { lfs: { sha256: f.sha256, size: f.size, pointerSize: 134 } } : {}) } : { rfilename: f.path },
+          !blobs
+            ? { rfilename: f.path }
+            : f.hashStated === false
+              ? { rfilename: f.path, size: f.size }
+              : { rfilename: f.path, size: f.size, blobId: f.lfs ? fakeCommit(f.sha256) : f.gitOid, ...(f.lfs ? { lfs: { sha256: f.sha256, size: f.size, pointerSize: 134 } } : {}) },
         ),
       });
     }

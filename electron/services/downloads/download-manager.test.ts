@@ -6,6 +6,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { mkdir, readdir, readFile, stat } from 'node:fs/promises';
 import os from 'node:os';
+import { Readable } from 'node:stream';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -20,6 +21,7 @@ import { nodeHostSpawner } from '../node-host-process.ts';
 import { DownloadError } from './download-error.ts';
 import { DownloadManager, type DownloadManagerOptions } from './download-manager.ts';
 import { openPartFile, type OpenPart } from './file-transfer.ts';
+import { nodeHttpGet, type HttpGet } from './http-transport.ts';
 import { startTestHub, tempDir, TINY_REPO, waitForEvent, waitForState, type TestHub } from './test-support.ts';
 
 /** Why a tmpfs cannot be mounted here ('' when it can): probed once, before the tests are named. */
@@ -149,6 +151,70 @@ describe('DownloadManager', () => {
     } finally {
       client.stop();
     }
+  });
+
+  it('checks LFS files by sha256, small git files by blob id, and names the files a mirror states no hash for as checked by size only', async () => {
+    // The hub states a sha256 for the .onnx (LFS) files and a git blob id for the others.
+    const dir = await freshModelsDir();
+    const plain = await manager(dir).start({ source: 'hub', repo: TINY_REPO, dtype: 'fp32' });
+    expect(Object.fromEntries(plain.files.map((f) => [f.path, f.check]))).toEqual({
+      'config.json': 'git-blob',
+      'generation_config.json': 'git-blob',
+      'onnx/model.onnx': 'sha256',
+      'tokenizer.json': 'git-blob',
+      'tokenizer_config.json': 'git-blob',
+    });
+    expect(plain.files.find((f) => f.path === 'onnx/model.onnx')!.sha256).toBe(file('onnx/model.onnx').sha256);
+
+    // A mirror that states sizes only, for tokenizer.json (a git file) and the weights (LFS).
+    const hashless = new Set(['tokenizer.json', 'onnx/model.onnx']);
+    const network = nodeHttpGet();
+    const mirror: HttpGet = async (url, options) => {
+      const response = await network(url, options);
+      if (!url.includes('/api/models/')) return response;
+      const chunks: Buffer[] = [];
+      for await (const chunk of response.body) chunks.push(chunk as Buffer);
+      const info = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { siblings: Array<{ rfilename: string; size?: number; blobId?: string; lfs?: { size: number } }> };
+      for (const sibling of info.siblings) {
+        if (!hashless.has(sibling.rfilename)) continue;
+        sibling.size = sibling.lfs?.size ?? sibling.size;
+        delete sibling.blobId;
+        delete sibling.lfs;
+      }
+      return { ...response, body: Readable.from([Buffer.from(JSON.stringify(info))]) };
+    };
+    const other = await freshModelsDir();
+    const downloads = manager(other, { get: mirror });
+    const started = await downloads.start({ source: 'hub', repo: TINY_REPO, dtype: 'fp32' });
+    const checks = Object.fromEntries(started.files.map((f) => [f.path, f.check]));
+    expect(checks).toEqual({
+      'config.json': 'git-blob',
+      'generation_config.json': 'git-blob',
+      'onnx/model.onnx': 'size',
+      'tokenizer.json': 'size',
+      'tokenizer_config.json': 'git-blob',
+    });
+    expect(started.files.find((f) => f.path === 'onnx/model.onnx')!.sha256).toBeNull();
+    const done = await waitForState(downloads, started.id, ['installed', 'failed']);
+    expect(done.state).toBe('installed');
+    // The check stays what it was, though the sha256 of the bytes is now known.
+    expect(Object.fromEntries(done.files.map((f) => [f.path, f.check]))).toEqual(checks);
+    expect(done.files.find((f) => f.path === 'onnx/model.onnx')!.sha256).toBe(file('onnx/model.onnx').sha256);
+  });
+
+  it('a download restored after a restart keeps how each file is checked', async () => {
+    const dir = await freshModelsDir();
+    const first = manager(dir);
+    testHub.hub.throttle(150_000);
+    const info = await first.start({ source: 'hub', repo: TINY_REPO, dtype: 'fp32' });
+    await waitForEvent(first, (e) => e.type === 'file-verified' && e.path === 'config.json');
+    await first.close();
+    testHub.hub.throttle(null);
+    const second = manager(dir);
+    await second.restore();
+    const [found] = second.list();
+    expect(found!.files.find((f) => f.path === 'config.json')).toMatchObject({ state: 'verified', check: 'git-blob' });
+    expect(Object.fromEntries(found!.files.map((f) => [f.path, f.check]))).toEqual(Object.fromEntries(info.files.map((f) => [f.path, f.check])));
   });
 
   it('a connection cut at random offsets resumes with Range each time and ends with the same bytes', async () => {

@@ -22,10 +22,10 @@ import {
   writeJsonAtomic,
   type InstalledManifest,
 } from '../model-registry-store.ts';
-import type { Catalog, DownloadEvent, DownloadFile, DownloadInfo, DownloadSpec, DownloadState, RepoInspection } from '../../shared/model-registry-types.ts';
+import type { Catalog, DownloadEvent, DownloadFile, DownloadInfo, FileCheck, DownloadSpec, DownloadState, RepoInspection } from '../../shared/model-registry-types.ts';
 import { findCatalogEntry } from './catalog.ts';
 import { DownloadError, isAbort } from './download-error.ts';
-import { newPartHash, openPartFile, syncDir, transferFile, type OpenPart, type PartHash } from './file-transfer.ts';
+import { fileCheck, newPartHash, openPartFile, syncDir, transferFile, type OpenPart, type PartHash } from './file-transfer.ts';
 import { nodeHttpGet, type HttpGet } from './http-transport.ts';
 import {
   checkRepoBasics,
@@ -76,6 +76,8 @@ interface PlannedFile {
   size: number;
   sha256: string | null;
   gitOid: string | null;
+  /** Decided when the download is planned, before `sha256` is filled in from the bytes. */
+  check: FileCheck;
   verified: boolean;
 }
 
@@ -96,7 +98,15 @@ const stateFileSchema = z.object({
   state: z.enum(['queued', 'downloading', 'verifying', 'paused', 'failed']),
   error: z.object({ code: z.string(), message: z.string() }).nullable(),
   files: z.array(
-    z.object({ path: z.string(), size: z.number().int().nonnegative(), sha256: z.string().nullable(), gitOid: z.string().nullable(), verified: z.boolean() }),
+    z.object({
+      path: z.string(),
+      size: z.number().int().nonnegative(),
+      sha256: z.string().nullable(),
+      gitOid: z.string().nullable(),
+      // Absent in state files written before it was kept.
+      check: z.enum(['sha256', 'git-blob', 'size']).optional(),
+      verified: z.boolean(),
+    }),
   ),
   createdAt: z.string(),
   updatedAt: z.string(),
@@ -296,7 +306,8 @@ export class DownloadManager {
       }
       const files: PlannedFile[] = variant.files.map((f) => {
         const hub = info.files.get(f.path)!;
-        return { path: f.path, size: f.size, sha256: f.sha256 ?? catalogFiles.get(f.path)?.sha256 ?? null, gitOid: hub.gitOid, verified: false };
+        const sha256 = f.sha256 ?? catalogFiles.get(f.path)?.sha256 ?? null;
+        return { path: f.path, size: f.size, sha256, gitOid: hub.gitOid, check: fileCheck({ sha256, gitOid: hub.gitOid }), verified: false };
       });
       const now = new Date().toISOString();
       const download: Download = {
@@ -311,7 +322,7 @@ export class DownloadManager {
           commit: info.commit,
           dtype: spec.dtype,
           state: 'queued',
-          files: files.map((f) => ({ path: f.path, size: f.size, sha256: f.sha256, bytesDone: 0, state: 'pending' })),
+          files: files.map((f) => ({ path: f.path, size: f.size, sha256: f.sha256, check: f.check, bytesDone: 0, state: 'pending' })),
           bytesDone: 0,
           bytesTotal: files.reduce((sum, f) => sum + f.size, 0),
           error: null,
@@ -674,7 +685,7 @@ export class DownloadManager {
       contextLength: download.contextLength,
       state: info.state,
       error: info.error,
-      files: download.files.map((f) => ({ path: f.path, size: f.size, sha256: f.sha256, gitOid: f.gitOid, verified: f.verified })),
+      files: download.files.map((f) => ({ path: f.path, size: f.size, sha256: f.sha256, gitOid: f.gitOid, check: f.check, verified: f.verified })),
       createdAt: info.createdAt,
       updatedAt: info.updatedAt,
     };
@@ -715,7 +726,7 @@ export class DownloadManager {
           commit: saved.commit,
           dtype: saved.dtype,
           state: interrupted ? 'paused' : saved.state,
-          files: saved.files.map((f) => ({ path: f.path, size: f.size, sha256: f.sha256, bytesDone: 0, state: f.verified ? 'verified' : 'pending' })),
+          files: saved.files.map((f) => ({ path: f.path, size: f.size, sha256: f.sha256, check: f.check ?? fileCheck(f), bytesDone: 0, state: f.verified ? 'verified' : 'pending' })),
           bytesDone: 0,
           bytesTotal: saved.files.reduce((sum, f) => sum + f.size, 0),
           error: saved.error as DownloadInfo['error'],
@@ -723,7 +734,7 @@ export class DownloadManager {
           createdAt: saved.createdAt,
           updatedAt: saved.updatedAt,
         },
-        files: saved.files.map((f) => ({ ...f })),
+        files: saved.files.map((f) => ({ ...f, check: f.check ?? fileCheck(f) })),
         description: saved.description,
         catalogId: saved.catalogId,
         license: saved.license,

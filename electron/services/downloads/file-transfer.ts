@@ -11,6 +11,7 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { gitBlobIdOfFile, hashFileInto } from '../../model-files/file-hash.ts';
+import type { FileCheck } from '../../shared/model-registry-types.ts';
 import { DownloadError, isAbort, isDiskFull } from './download-error.ts';
 import { NetworkError, type HttpGet, type HttpResponse } from './http-transport.ts';
 
@@ -34,6 +35,11 @@ export interface FileTarget {
   size: number;
   sha256: string | null;
   gitOid: string | null;
+}
+
+/** How transferFile checks a file's bytes: the sha256 if one is stated, else the git blob id, else the size alone. */
+export function fileCheck(target: Pick<FileTarget, 'sha256' | 'gitOid'>): FileCheck {
+  return target.sha256 ? 'sha256' : target.gitOid ? 'git-blob' : 'size';
 }
 
 /** The running hash of a part's bytes; kept by the caller so a resume in the same process reuses it. */
@@ -314,11 +320,12 @@ export async function transferFile(target: FileTarget, options: TransferOptions)
     state.bytes = await hashFileInto(state.hash, target.partPath);
   }
   const sha256 = state.hash.copy().digest('hex');
-  if (target.sha256 && sha256 !== target.sha256) {
+  const check = fileCheck(target);
+  if (check === 'sha256' && sha256 !== target.sha256) {
     await rm(target.partPath, { force: true });
     throw new DownloadError('verify_failed', `${target.name} is corrupt: its sha256 is ${sha256} but the hub states ${target.sha256}; the partial file was deleted, resume to download it again`);
   }
-  if (!target.sha256 && target.gitOid) {
+  if (check === 'git-blob') {
     const oid = await gitBlobIdOfFile(target.partPath);
     if (oid !== target.gitOid) {
       await rm(target.partPath, { force: true });

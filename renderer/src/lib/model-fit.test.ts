@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { CatalogEntry, CatalogVariant } from '../../../electron/shared/model-registry-types.ts';
-import { downloadPercent, fitsOnDisk, memoryFit, preferredVariant, variantDownloadSize } from './model-fit.ts';
+import { downloadPercent, fitsOnDisk, memoryFit, preferredVariant, sizeOnlyFiles, variantDownloadSize } from './model-fit.ts';
 
 const GiB = 1024 ** 3;
 
@@ -67,5 +67,13 @@ describe('downloadPercent', () => {
     expect(downloadPercent({ bytesDone: 25, bytesTotal: 100, state: 'downloading' })).toBe(25);
     expect(downloadPercent({ bytesDone: 100, bytesTotal: 100, state: 'installed' })).toBe(100);
     expect(downloadPercent({ bytesDone: 0, bytesTotal: null, state: 'installed' })).toBe(100);
+  });
+});
+
+describe('sizeOnlyFiles', () => {
+  it('names the files checked by size only, and none when every file has a hash', () => {
+    const file = (path: string, check: 'sha256' | 'git-blob' | 'size') => ({ path, size: 1, sha256: null, check, bytesDone: 0, state: 'pending' as const });
+    expect(sizeOnlyFiles({ files: [file('tokenizer.json', 'size'), file('config.json', 'git-blob'), file('onnx/model.onnx', 'size')] })).toEqual(['onnx/model.onnx', 'tokenizer.json']);
+    expect(sizeOnlyFiles({ files: [file('config.json', 'git-blob'), file('onnx/model.onnx', 'sha256')] })).toEqual([]);
   });
 });

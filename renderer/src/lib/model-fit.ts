@@ -66,3 +66,8 @@ export function downloadPercent(download: Pick<DownloadInfo, 'bytesDone' | 'byte
 export function isActiveDownload(download: Pick<DownloadInfo, 'state'>): boolean {
   return download.state === 'queued' || download.state === 'downloading' || download.state === 'verifying';
 }
+
+/** The files of a download checked by their size alone: the hub (a mirror) stated no sha256 and no git blob id for them. */
+export function sizeOnlyFiles(download: Pick<DownloadInfo, 'files'>): string[] {
+  return download.files.filter((f) => f.check === 'size').map((f) => f.path).sort();
+}

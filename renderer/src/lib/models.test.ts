@@ -46,7 +46,7 @@ const download = (change: Partial<DownloadInfo> = {}): DownloadInfo => ({
   commit: null,
   dtype: 'q4',
   state: 'downloading',
-  files: [{ path: 'onnx/model_q4.onnx', size: 1000, sha256: null, bytesDone: 0, state: 'pending' }],
+  files: [{ path: 'onnx/model_q4.onnx', size: 1000, sha256: null, check: 'size', bytesDone: 0, state: 'pending' }],
   bytesDone: 0,
   bytesTotal: 1000,
   error: null,

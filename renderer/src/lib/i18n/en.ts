@@ -263,6 +263,7 @@ export const en = {
     etaSeconds: '{{count}} s',
     etaMinutes: '{{count}} min',
     etaHours: '{{hours}} h {{minutes}} min',
+    sizeOnly: 'Checked by size only (the hub states no hash for them): {{files}}',
     fileNow: 'now {{file}}',
     pause: 'Pause',
     resume: 'Resume',

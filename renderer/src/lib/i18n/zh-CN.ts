@@ -263,6 +263,7 @@ export const zhCN: LocaleShape = {
     etaSeconds: '{{count}} 秒',
     etaMinutes: '{{count}} 分钟',
     etaHours: '{{hours}} 小时 {{minutes}} 分钟',
+    sizeOnly: '仅按大小校验（服务器未提供其哈希值）：{{files}}',
     fileNow: '当前文件 {{file}}',
     pause: '暂停',
     resume: '继续',
