@@ -47,6 +47,7 @@ const entrySchema = z
     variants: z.array(variantSchema).min(1),
     sources: z.array(z.string().min(1)).min(1),
     unverified: z.array(z.string()),
+    mirror: z.string().regex(MODEL_ID_PATTERN).optional(),
   })
   .strict();
 
