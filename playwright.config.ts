@@ -1,6 +1,7 @@
 // Playwright: the browser-host specs (e2e/*.spec.ts, in Debian's Chromium against a fresh
 // browser host per test) and the Electron spec (e2e/electron.spec.ts, which skips itself
-// without the Electron binary). Run by `npm test` after Vitest.
+// without the Electron binary: the only skip e2e/support/skip-policy.ts lets pass). Run by
+// `npm test` after Vitest.
 import { defineConfig } from '@playwright/test';
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from './e2e/support/chromium.ts';
 
@@ -14,7 +15,9 @@ export default defineConfig({
   workers: process.env['CI'] ? 2 : 2,
   fullyParallel: true,
   retries: 0,
-  reporter: [['list']],
+  // skip-policy: lists every skipped test with its reason and fails the run on any skip but
+  // the Electron spec's (no Electron binary).
+  reporter: [['list'], ['./e2e/support/skip-policy.ts']],
   projects: [
     {
       name: 'browser',

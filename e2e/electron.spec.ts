@@ -1,9 +1,9 @@
 // The Electron app end to end, with Playwright's _electron: build dist/, start the real
 // binary on it, and check the window. Run: npx playwright test e2e/electron.spec.ts
 //
-// It needs the Electron binary, which cannot be downloaded on every machine (npm install with
-// ELECTRON_SKIP_BINARY_DOWNLOAD=1 leaves only the package's types and install script); where it
-// is missing the spec skips itself and says why. The browser-host specs cover the UI there.
+// It needs the Electron binary, which cannot be downloaded on every machine (npm install then
+// leaves only the package's types and install script); where it is missing the spec skips
+// itself and says why. The browser-host specs cover the UI there.
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,8 +13,8 @@ import { locateElectron, prepareNativeModules } from '../scripts/start.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const binary = locateElectron();
-const skipReason = binary.ok ? '' : `the Electron binary is not installed (${binary.reason}); run npm install with network access and without ELECTRON_SKIP_BINARY_DOWNLOAD`;
-if (!binary.ok) console.log(`e2e/electron.spec.ts skipped: ${skipReason}`);
+// The one skip e2e/support/skip-policy.ts allows; the reason shows in the test report.
+const skipReason = binary.ok ? '' : `the Electron binary is not installed (${binary.reason}); npm run install:electron downloads it`;
 
 test.describe('Electron app', () => {
   test.skip(!binary.ok, skipReason);

@@ -1,12 +1,14 @@
-// npm start as a child process: with the Electron binary missing (as on this machine, where
-// it cannot be downloaded) it must fail fast with a message that names the alternatives; with
-// a binary present (a stand-in script) it builds and launches it on the app folder.
-import { spawnSync } from 'node:child_process';
+// npm start: the decision (desktop window or browser host, and why), the opener for the
+// default browser, and npm start as a child process: with the Electron binary missing it
+// serves the app to a browser and opens it (a stand-in $BROWSER); with a binary present (a
+// stand-in script) it builds and launches it on the app folder.
+import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from './build-electron.ts';
+import { browserModeLine, browserOpener, parseStartArgs, planStart } from './start.ts';
 
 let scratch: string;
 beforeAll(() => {
@@ -25,29 +27,83 @@ function start(env: Record<string, string | undefined>, args: string[] = []) {
   });
 }
 
-const electronInstalled = existsSync(path.join(PROJECT_ROOT, 'node_modules', 'electron', 'path.txt'));
+describe('what npm start runs', () => {
+  const binary = { ok: true as const, path: '/opt/electron/electron' };
 
-describe('npm start without the Electron binary', () => {
-  it.skipIf(electronInstalled)('exits 1 before building and names npm run serve and how to get Electron (require throws)', () => {
-    const distDir = path.join(scratch, 'never-built');
-    const run = start({ ELECTRON_OVERRIDE_DIST_PATH: undefined, JIELONG_DIST_DIR: distDir });
-    expect(run.status).toBe(1);
-    expect(run.stderr).toContain('the Electron binary is not installed');
-    expect(run.stderr).toContain('npm run serve');
-    expect(run.stderr).toContain('npm install');
-    expect(run.stderr).toContain('ELECTRON_SKIP_BINARY_DOWNLOAD');
-    expect(run.stderr).toContain('Electron failed to install correctly'); // the reason, from the electron package
-    expect(existsSync(distDir)).toBe(false);
+  it('the desktop window where the binary is installed (and Linux has a display)', () => {
+    expect(planStart(binary, 'linux', { DISPLAY: ':0' })).toEqual({ mode: 'desktop', electron: binary.path });
+    expect(planStart(binary, 'linux', { WAYLAND_DISPLAY: 'wayland-0' })).toEqual({ mode: 'desktop', electron: binary.path });
+    expect(planStart(binary, 'darwin', {})).toEqual({ mode: 'desktop', electron: binary.path });
+    expect(planStart(binary, 'win32', {})).toEqual({ mode: 'desktop', electron: binary.path });
   });
 
-  it('exits 1 when the path the electron package returns does not exist', () => {
+  it('the browser host, saying why, without the binary or without a display', () => {
+    const missing = planStart({ ok: false, reason: 'Electron failed to install correctly' }, 'darwin', {});
+    expect(missing.mode).toBe('browser');
+    const line = browserModeLine(missing.mode === 'browser' ? missing.why : '');
+    expect(line).toContain('not as a desktop window');
+    expect(line).toContain('Electron failed to install correctly');
+    expect(line).toContain('npm run install:electron');
+    expect(line.split('\n')).toHaveLength(1);
+    const headless = planStart(binary, 'linux', {});
+    expect(headless).toEqual({ mode: 'browser', why: expect.stringContaining('no display') });
+  });
+
+  it('opens the page with $BROWSER, open, start or xdg-open, and with nothing when there is none', () => {
+    const url = 'http://127.0.0.1:5858/#token=abc';
+    const none = () => false;
+    expect(browserOpener(url, 'linux', { BROWSER: `/usr/bin/firefox${path.delimiter}/usr/bin/chromium` }, none)).toEqual({ command: '/usr/bin/firefox', args: [url] });
+    expect(browserOpener(url, 'darwin', {}, none)).toEqual({ command: 'open', args: [url] });
+    expect(browserOpener(url, 'win32', {}, none)).toEqual({ command: 'cmd', args: ['/c', 'start', '', url] });
+    expect(browserOpener(url, 'linux', {}, (command) => command === 'xdg-open')).toEqual({ command: 'xdg-open', args: [url] });
+    expect(browserOpener(url, 'linux', {}, none)).toBeNull();
+    expect(browserOpener(url, 'linux', { BROWSER: '' }, none)).toBeNull();
+  });
+
+  it('--no-open is its own; every other argument goes on', () => {
+    expect(parseStartArgs(['--port', '0', '--no-open'])).toEqual({ open: false, rest: ['--port', '0'] });
+    expect(parseStartArgs(['--flag'])).toEqual({ open: true, rest: ['--flag'] });
+  });
+});
+
+describe('npm start without the Electron binary', () => {
+  it('runs the browser host, prints its address and why it is not the desktop window, and opens the page', async () => {
     const missing = path.join(scratch, 'no-such-electron-dist');
-    const distDir = path.join(scratch, 'never-built-2');
-    const run = start({ ELECTRON_OVERRIDE_DIST_PATH: missing, JIELONG_DIST_DIR: distDir });
-    expect(run.status).toBe(1);
-    expect(run.stderr).toContain('npm run serve');
-    expect(run.stderr).toContain(`${path.join(missing, 'electron')} does not exist`);
-    expect(existsSync(distDir)).toBe(false);
+    const distDir = path.join(scratch, 'never-built');
+    const rendererDir = path.join(scratch, 'renderer');
+    mkdirSync(rendererDir, { recursive: true });
+    writeFileSync(path.join(rendererDir, 'index.html'), '<!doctype html><title>stand-in</title>');
+    // A stand-in browser that records the address it was asked to open.
+    const opened = path.join(scratch, 'opened.txt');
+    const browser = path.join(scratch, 'fake-browser');
+    writeFileSync(browser, `#!${process.execPath}\nrequire('node:fs').writeFileSync(${JSON.stringify(opened)}, process.argv[2]);\n`);
+    chmodSync(browser, 0o755);
+
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', path.join(PROJECT_ROOT, 'scripts', 'start.ts'), '--port', '0', '--no-model', '--data-dir', path.join(scratch, 'data'), '--renderer-dir', rendererDir],
+      { cwd: PROJECT_ROOT, env: { ...process.env, ELECTRON_OVERRIDE_DIST_PATH: missing, JIELONG_DIST_DIR: distDir, BROWSER: browser }, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    try {
+      await expect.poll(() => existsSync(opened) && readFileSync(opened, 'utf8'), { timeout: 60_000, interval: 200 }).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/#token=/);
+      const url = readFileSync(opened, 'utf8');
+      expect(stdout).toContain(`Jielong is running at ${url}`);
+      expect(stdout).toContain(`Jielong runs in your browser, not as a desktop window: the Electron binary is not installed (${path.join(missing, 'electron')} does not exist)`);
+      expect(stdout).toContain('npm run install:electron');
+      // The page is served.
+      const page = await fetch(url.replace(/#.*$/, ''));
+      expect(page.status).toBe(200);
+      expect(existsSync(distDir)).toBe(false); // nothing of the desktop build
+    } catch (error) {
+      throw new Error(`${String(error)}\nstdout:\n${stdout}\nstderr:\n${stderr}`);
+    } finally {
+      child.kill('SIGTERM');
+      await new Promise((resolve) => child.once('exit', resolve));
+    }
   });
 });
 
@@ -73,8 +129,8 @@ describe('npm start with a binary', () => {
       JSON.stringify({ electron: electronVersion, platform: process.platform, arch: process.arch, module: moduleVersion }),
     );
 
-    const run = start({ ELECTRON_OVERRIDE_DIST_PATH: binDir, JIELONG_DIST_DIR: distDir, ELECTRON_RUN_AS_NODE: '1' }, ['--flag']);
-    expect(run.stderr).not.toContain('not installed');
+    const run = start({ ELECTRON_OVERRIDE_DIST_PATH: binDir, JIELONG_DIST_DIR: distDir, ELECTRON_RUN_AS_NODE: '1', DISPLAY: ':99' }, ['--flag']);
+    expect(run.stdout).not.toContain('not as a desktop window');
     expect(run.status).toBe(7);
     expect(JSON.parse(readFileSync(record, 'utf8'))).toEqual({ args: [distDir, '--flag'], runAsNode: null });
     expect(existsSync(path.join(distDir, 'electron', 'main.cjs'))).toBe(true);

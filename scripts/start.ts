@@ -1,8 +1,14 @@
-// `npm start`: build the Electron side (scripts/build-electron.ts), then run Electron on dist/.
+// `npm start`: always runs Jielong.
 //
-// If the Electron binary is not installed (the `electron` package's path.txt is missing, so
-// require('electron') throws, or the path it returns does not exist), this exits with status 1
-// and says what to do instead, before building anything.
+//   desktop  where the Electron binary is installed (and, on Linux, there is a display): build
+//            the Electron side (scripts/build-electron.ts) and the renderer, then run Electron
+//            on dist/.
+//   browser  otherwise (the `electron` package's path.txt is missing, so require('electron')
+//            throws, or the path it returns does not exist; or no display): one line says why
+//            it is not the desktop window, then the browser host starts exactly as
+//            `npm run serve` does (electron/server/cli.ts, same arguments), its address is
+//            printed, and it is opened in the default browser when there is one ($BROWSER,
+//            open, start or xdg-open; `--no-open` or none found: only printed).
 //
 // better-sqlite3 must be built for Electron's ABI inside Electron and for Node's ABI in the
 // tests. The project's node_modules keeps the Node build; for a development run a copy of the
@@ -26,26 +32,56 @@ export function locateElectron(): ElectronBinary {
   try {
     binary = require('electron');
   } catch (error) {
-    return { ok: false, reason: error instanceof Error ? error.message : String(error) };
+    const message = error instanceof Error ? error.message : String(error);
+    // The package's own advice (delete node_modules/electron and reinstall) would not help
+    // where the download cannot work; what is true is that the download has not happened.
+    if (message.startsWith('Electron failed to install correctly')) return { ok: false, reason: "node_modules/electron has no binary: Electron's download did not run or failed" };
+    return { ok: false, reason: message };
   }
   if (typeof binary !== 'string' || binary === '') return { ok: false, reason: 'the electron package did not return a path' };
   if (!existsSync(binary)) return { ok: false, reason: `${binary} does not exist` };
   return { ok: true, path: binary };
 }
 
-export function missingElectronMessage(reason: string): string {
-  return [
-    'Jielong cannot start as a desktop app here: the Electron binary is not installed.',
-    `(the electron package says: ${reason})`,
-    '',
-    'To use Jielong in your browser instead, run:',
-    '',
-    '  npm run serve',
-    '',
-    'To get Electron, run `npm install` with network access and without the',
-    'ELECTRON_SKIP_BINARY_DOWNLOAD environment variable set (or `node node_modules/electron/install.js`),',
-    'then `npm start` again.',
-  ].join('\n');
+/** What `npm start` runs: the desktop window, or the browser host and why not the window. */
+export type StartPlan = { mode: 'desktop'; electron: string } | { mode: 'browser'; why: string };
+
+export function planStart(electron: ElectronBinary, platform: string = process.platform, env: NodeJS.ProcessEnv = process.env): StartPlan {
+  if (!electron.ok) return { mode: 'browser', why: `the Electron binary is not installed (${electron.reason}); \`npm run install:electron\` downloads it` };
+  // Electron on Linux needs an X11 or Wayland display; without one it exits at once.
+  if (platform === 'linux' && !env['DISPLAY'] && !env['WAYLAND_DISPLAY']) return { mode: 'browser', why: 'there is no display to open a window on (DISPLAY and WAYLAND_DISPLAY are unset)' };
+  return { mode: 'desktop', electron: electron.path };
+}
+
+/** The one line that says why Jielong is not opening as a desktop window. */
+export function browserModeLine(why: string): string {
+  return `Jielong runs in your browser, not as a desktop window: ${why}.`;
+}
+
+export interface Opener {
+  command: string;
+  args: string[];
+}
+
+/**
+ * How to open a URL in the default browser: $BROWSER when set (its first entry), else `open` on
+ * macOS, `start` on Windows, xdg-open elsewhere when it is on the PATH; null when there is none.
+ */
+export function browserOpener(url: string, platform: string = process.platform, env: NodeJS.ProcessEnv = process.env, onPath: (command: string) => boolean = commandOnPath): Opener | null {
+  const chosen = (env['BROWSER'] ?? '').split(path.delimiter).find((entry) => entry.trim() !== '');
+  if (chosen) return { command: chosen.trim(), args: [url] };
+  if (platform === 'darwin') return { command: 'open', args: [url] };
+  if (platform === 'win32') return { command: 'cmd', args: ['/c', 'start', '', url] }; // '' is start's window title
+  return onPath('xdg-open') ? { command: 'xdg-open', args: [url] } : null;
+}
+
+function commandOnPath(command: string): boolean {
+  return (process.env['PATH'] ?? '').split(path.delimiter).some((dir) => dir !== '' && existsSync(path.join(dir, command)));
+}
+
+/** `npm start -- --no-open`: do not open a browser tab; every other argument goes on. */
+export function parseStartArgs(args: string[]): { open: boolean; rest: string[] } {
+  return { open: !args.includes('--no-open'), rest: args.filter((arg) => arg !== '--no-open') };
 }
 
 interface NativeMarker {
@@ -105,12 +141,46 @@ export async function prepareNativeModules(appDir: string): Promise<void> {
   writeFileSync(markerFile, `${JSON.stringify(wanted, null, 2)}\n`);
 }
 
-async function main(): Promise<void> {
-  const electron = locateElectron();
-  if (!electron.ok) {
-    console.error(missingElectronMessage(electron.reason));
-    process.exit(1);
+async function runBrowserHost(why: string, args: string[], open: boolean): Promise<void> {
+  console.log(browserModeLine(why));
+  const cli = path.join(ROOT, 'electron', 'server', 'cli.ts');
+  const child = spawn(process.execPath, ['--import', 'tsx', cli, ...args], { cwd: ROOT, stdio: ['inherit', 'pipe', 'inherit'] });
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => child.kill(signal));
+  child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
+  let pending = '';
+  child.stdout!.on('data', (chunk: Buffer) => {
+    process.stdout.write(chunk);
+    pending += chunk.toString('utf8');
+    const lines = pending.split('\n');
+    pending = lines.pop()!;
+    for (const line of lines) {
+      const url = /^Jielong is running at (\S+)/.exec(line)?.[1];
+      if (url) openInBrowser(url, open);
+    }
+  });
+}
+
+function openInBrowser(url: string, open: boolean): void {
+  const opener = open ? browserOpener(url) : null;
+  if (!opener) {
+    console.log(open ? `No default browser found here: open ${url} yourself.` : `Open ${url} in a browser.`);
+    return;
   }
+  console.log(`Opening ${url} in your browser (${opener.command}).`);
+  try {
+    const child = spawn(opener.command, opener.args, { stdio: 'ignore', detached: true });
+    child.on('error', () => console.log(`Could not start ${opener.command}: open ${url} yourself.`));
+    child.unref();
+  } catch {
+    console.log(`Could not start ${opener.command}: open ${url} yourself.`);
+  }
+}
+
+async function main(): Promise<void> {
+  const { open, rest } = parseStartArgs(process.argv.slice(2));
+  const plan = planStart(locateElectron());
+  if (plan.mode === 'browser') return runBrowserHost(plan.why, rest, open);
+
   const { buildElectron } = await import('./build-electron.ts');
   // JIELONG_DIST_DIR builds and runs somewhere other than dist/ (the tests use it).
   const { appDir } = await buildElectron(process.env.JIELONG_DIST_DIR ? { outDir: path.resolve(process.env.JIELONG_DIST_DIR) } : {});
@@ -120,7 +190,7 @@ async function main(): Promise<void> {
 
   const env = { ...process.env };
   delete env.ELECTRON_RUN_AS_NODE; // would make the binary a plain Node
-  const child = spawn(electron.path, [appDir, ...process.argv.slice(2)], { stdio: 'inherit', env });
+  const child = spawn(plan.electron, [appDir, ...rest], { stdio: 'inherit', env });
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => child.kill(signal));
   child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
 }

@@ -1,11 +1,9 @@
 // The fixtures of the browser-host specs: a fresh host (fresh data folder) per test, and a
 // page opened on it with the app ready, watching for what must never happen — page errors,
 // CSP violations, requests that leave the host.
-import { existsSync } from 'node:fs';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { test as base, expect, type Page, type TestInfo } from '@playwright/test';
-import { CHROMIUM_PATH, chromiumMissingReason } from './chromium.ts';
 import { ROOT, startTestHost, type TestHost, type TestHostOptions } from './test-host.ts';
 
 export { expect };
@@ -58,8 +56,6 @@ export const test = base.extend<Fixtures>({
     expect(watch.outsideRequests, 'requests leaving the host').toEqual([]);
   },
 });
-
-test.skip(() => !existsSync(CHROMIUM_PATH), chromiumMissingReason());
 
 /** Waits for the answer being written to end (the composer shows Send again). */
 export async function waitForAnswer(page: Page, timeout = 30_000): Promise<void> {
