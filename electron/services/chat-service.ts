@@ -4,6 +4,7 @@
 // or error at the end. Nothing said by either side is lost on the way.
 import { randomInt } from 'node:crypto';
 import type { GenerationStarted, Message } from '../shared/chat-types.ts';
+import type { EventPayload } from '../shared/contract.ts';
 import { ModelHostError } from '../shared/model-host-error.ts';
 import { SAMPLING_LIMITS, samplingParamsSchema, type ChatMessage, type SamplingParams } from '../shared/model-host-protocol.ts';
 import type { Storage } from '../storage/index.ts';
@@ -91,7 +92,15 @@ export class ChatService {
     if (conversation.modelId !== modelId) conversation = this.storage.updateConversationSettings(conversationId, { modelId });
     const settings = this.settings.get();
     const params = this.samplingFor(conversation.sampling, settings.defaultSampling);
-    const writer = this.storage.beginAssistantMessage({ conversationId, parentId: question.id, modelId, sampling: params, seed: params.seed ?? null });
+    // What the user sees must be stored: a token's event waits until its text is committed.
+    const unshown: Array<EventPayload<'generation.token'>> = [];
+    const showCommitted = (): void => {
+      for (const event of unshown.splice(0)) this.events.emit('generation.token', event);
+    };
+    const writer = this.storage.beginAssistantMessage(
+      { conversationId, parentId: question.id, modelId, sampling: params, seed: params.seed ?? null },
+      { onCommit: showCommitted },
+    );
     const messageId = writer.messageId;
 
     const path = this.storage.loadActivePath(conversationId).messages;
@@ -126,8 +135,7 @@ export class ChatService {
           droppedMessages: event.droppedMessages,
         }),
       onToken: (event) => {
-        if (event.text) writer.append(event.text);
-        this.events.emit('generation.token', {
+        unshown.push({
           conversationId,
           messageId,
           text: event.text,
@@ -135,6 +143,9 @@ export class ChatService {
           probability: event.probability,
           ...(event.candidates ? { candidates: event.candidates } : {}),
         });
+        if (event.text) writer.append(event.text);
+        // A token with no text has nothing to store: shown at once unless text before it waits.
+        else if (writer.unsavedText === '') showCommitted();
       },
     });
     active.generation = generation;
@@ -144,6 +155,7 @@ export class ChatService {
       .then((stats) => {
         const status = stats.stopReason === 'cancelled' ? 'interrupted' : 'complete';
         writer.finish({ status, stats: { ...stats } });
+        showCommitted();
         this.models.markHealthy();
         this.events.emit('generation.done', { conversationId, messageId, status, stats });
       })

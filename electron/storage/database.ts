@@ -214,6 +214,25 @@ export function moveAside(file: string, now: number, onto?: readonly string[]): 
   return moved;
 }
 
+/**
+ * fsync of the write-ahead log: makes every commit so far durable, as a synchronous=FULL
+ * commit would. Nothing to do when there is no log (it was checkpointed, which syncs).
+ */
+export function syncWal(file: string): void {
+  let fd: number;
+  try {
+    fd = fs.openSync(`${file}-wal`, 'r+');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw error;
+  }
+  try {
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 export interface BackupResult {
   path: string;
   bytes: number;

@@ -32,8 +32,10 @@ import {
   moveAside,
   openReadonly,
   openWritable,
+  prepare,
   readHeader,
   readPragmas,
+  syncWal,
   userVersion,
   type BackupResult,
   type ReadableDB,
@@ -273,7 +275,18 @@ export class Storage {
   }
 
   readonly #sink: StreamSink = {
-    append: (messageId, text) => this.#guard(() => appendStreamText(this.#writer, messageId, text, this.#now())),
+    append: (messageId, text, durable) =>
+      this.#guard(() => {
+        if (durable) return appendStreamText(this.#writer, messageId, text, this.#now());
+        // No fsync for this commit: it survives a killed process; the next sync makes it durable.
+        prepare(this.#writer, 'PRAGMA synchronous = NORMAL').run();
+        try {
+          return appendStreamText(this.#writer, messageId, text, this.#now());
+        } finally {
+          prepare(this.#writer, 'PRAGMA synchronous = FULL').run();
+        }
+      }),
+    sync: () => this.#guard(() => syncWal(this.path)),
     finish: (messageId, pendingText, outcome) => this.#guard(() => finishAssistantMessage(this.#writer, messageId, pendingText, outcome, this.#now())),
     now: () => this.#now(),
     release: (writer) => {

@@ -7,13 +7,17 @@ import type { Message } from './types.ts';
 
 /** An in-memory sink that records transactions, with a clock the test moves and a switch to fail. */
 function fakeSink() {
-  const state = { now: 0, committed: '', transactions: 0, fail: false, finished: undefined as FinishOutcome | undefined };
+  const state = { now: 0, committed: '', transactions: 0, fail: false, finished: undefined as FinishOutcome | undefined, durable: [] as boolean[], syncs: 0 };
   const message = { id: 'm1', content: '' } as Message;
   const sink: StreamSink = {
-    append(_id, text) {
+    append(_id, text, durable) {
       if (state.fail) throw new StorageError('IO', 'disk full');
       state.transactions += 1;
       state.committed += text;
+      state.durable.push(durable);
+    },
+    sync() {
+      state.syncs += 1;
     },
     finish(_id, pending, outcome) {
       if (state.fail) throw new StorageError('IO', 'disk full');
@@ -131,10 +135,54 @@ describe('StreamWriter', () => {
     writer.finish({ status: 'complete' });
   });
 
+  it('by default commits at the end of the event-loop turn: tokens that arrive together share one commit', async () => {
+    const { state, sink, message } = fakeSink();
+    const commits: number[] = [];
+    const writer = new StreamWriter(sink, message, { onCommit: (batch) => commits.push(batch.committedLength) });
+    writer.append('a');
+    writer.append('b');
+    expect(state.transactions).toBe(0);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(state.committed).toBe('ab');
+    expect(commits).toEqual([2]);
+    writer.append('c');
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(state.committed).toBe('abc');
+    expect(commits).toEqual([2, 3]);
+    writer.finish({ status: 'complete' });
+  });
+
+  it('skips the fsync on streaming commits but makes them durable every syncIntervalMs, by a commit or a timer', () => {
+    vi.useFakeTimers();
+    const { state, sink, message } = fakeSink();
+    const writer = new StreamWriter(sink, message, { maxChunks: 1, syncIntervalMs: 1_000 });
+    writer.append('a');
+    state.now = 500;
+    writer.append('b');
+    expect(state.durable).toEqual([false, false]);
+    state.now = 1_000;
+    writer.append('c'); // a second since the last durable point: this commit syncs
+    expect(state.durable).toEqual([false, false, true]);
+    state.now = 1_100;
+    writer.append('d');
+    expect(state.durable).toEqual([false, false, true, false]);
+    expect(state.syncs).toBe(0);
+    // No more tokens: the timer syncs the log what's committed, a second after the last durable point.
+    vi.advanceTimersByTime(899);
+    expect(state.syncs).toBe(0);
+    state.now = 2_000;
+    vi.advanceTimersByTime(1);
+    expect(state.syncs).toBe(1);
+    writer.finish({ status: 'complete' });
+    vi.advanceTimersByTime(5_000);
+    expect(state.syncs).toBe(1);
+  });
+
   it('refuses bad options and non-string text', () => {
     const { sink, message } = fakeSink();
     expect(() => new StreamWriter(sink, message, { maxChunks: 0 })).toThrow(/maxChunks/);
     expect(() => new StreamWriter(sink, message, { intervalMs: -1 })).toThrow(/intervalMs/);
+    expect(() => new StreamWriter(sink, message, { syncIntervalMs: Number.NaN })).toThrow(/syncIntervalMs/);
     const writer = new StreamWriter(sink, message);
     expect(() => writer.append(3 as never)).toThrow(/must be a string/);
     writer.finish({ status: 'complete' });

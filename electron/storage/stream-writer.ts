@@ -1,19 +1,25 @@
-// The batching appender for a streaming assistant message.
+// The appender for a streaming assistant message.
 //
-// Tokens arrive one by one; writing each in its own transaction (an fsync each, with
-// synchronous=FULL) would be slow and pointless. The writer buffers chunks and commits them
-// in one transaction when `intervalMs` has passed since the last commit or `maxChunks` chunks
-// are waiting, whichever comes first, and always on `finish`. Text that failed to commit is
-// kept in the buffer (never dropped) and retried; `unsavedText` exposes it.
+// What the user has seen must be stored: the chat service shows a token only once it is
+// committed (onCommit). So the writer commits often: by default at the end of the current
+// turn of the event loop (tokens that arrive together share one transaction), or as soon as
+// `maxChunks` chunks wait; with `intervalMs` > 0 it waits that long instead. These commits
+// run with synchronous=NORMAL (no fsync): a WAL commit survives the process being killed, it
+// only needs the fsync to survive a power cut. That fsync comes at least every
+// `syncIntervalMs` (the next commit is a synchronous=FULL one, or a timer syncs the log when
+// chunks stop) and always with `finish`. Text that failed to commit is kept in the buffer
+// (never dropped) and retried; `unsavedText` exposes it.
 import { StorageError } from './errors.ts';
 import type { FinishOutcome } from './messages.ts';
 import type { Message } from './types.ts';
 
 export interface StreamWriterOptions {
-  /** Commit at most this often while chunks arrive (default 200 ms). */
+  /** 0 (default): commit at the end of the current event-loop turn; otherwise at most this often (ms). */
   intervalMs?: number;
   /** ...or as soon as this many chunks wait (default 64). */
   maxChunks?: number;
+  /** Make the committed text durable (fsync) at least this often while streaming (default 1000 ms). */
+  syncIntervalMs?: number;
   /** Called after each committed batch (after the transaction returned). */
   onCommit?: (batch: CommittedBatch) => void;
   /** Called when a commit made by append or the timer fails (the text stays buffered and is retried). */
@@ -30,15 +36,21 @@ export interface CommittedBatch {
 
 /** What the writer needs from the storage (the facade adds corruption handling). */
 export interface StreamSink {
-  append(messageId: string, text: string): void;
+  /** Commits `text`; `durable` false lets the commit skip the fsync (it still survives a killed process). */
+  append(messageId: string, text: string, durable: boolean): void;
+  /** Makes every commit so far durable (fsync of the write-ahead log). */
+  sync(): void;
   finish(messageId: string, pendingText: string, outcome: FinishOutcome): Message;
   now(): number;
   /** Called once the writer is finished, to forget it. */
   release(writer: StreamWriter): void;
 }
 
-export const DEFAULT_INTERVAL_MS = 200;
+export const DEFAULT_INTERVAL_MS = 0;
 export const DEFAULT_MAX_CHUNKS = 64;
+export const DEFAULT_SYNC_INTERVAL_MS = 1_000;
+/** With intervalMs 0, how long to wait before retrying a commit that failed. */
+const RETRY_AFTER_MS = 200;
 
 export class StreamWriter {
   readonly messageId: string;
@@ -47,12 +59,17 @@ export class StreamWriter {
   readonly #sink: StreamSink;
   readonly #intervalMs: number;
   readonly #maxChunks: number;
+  readonly #syncIntervalMs: number;
   readonly #onCommit: ((batch: CommittedBatch) => void) | undefined;
   readonly #onError: ((error: unknown) => void) | undefined;
   #buffer: string[] = [];
   #committedLength: number;
   #lastCommitAt: number;
   #timer: NodeJS.Timeout | undefined;
+  #immediate: NodeJS.Immediate | undefined;
+  #syncTimer: NodeJS.Timeout | undefined;
+  /** When the committed text was last made durable. */
+  #lastSyncAt: number;
   #finished: Message | undefined;
   #lastError: unknown;
 
@@ -61,15 +78,19 @@ export class StreamWriter {
     const maxChunks = options.maxChunks ?? DEFAULT_MAX_CHUNKS;
     if (!Number.isFinite(intervalMs) || intervalMs < 0) throw new StorageError('INVALID_INPUT', `Invalid intervalMs ${String(intervalMs)}: must be 0 or more`);
     if (!Number.isInteger(maxChunks) || maxChunks < 1) throw new StorageError('INVALID_INPUT', `Invalid maxChunks ${String(maxChunks)}: must be a whole number, 1 or more`);
+    const syncIntervalMs = options.syncIntervalMs ?? DEFAULT_SYNC_INTERVAL_MS;
+    if (!Number.isFinite(syncIntervalMs) || syncIntervalMs < 0) throw new StorageError('INVALID_INPUT', `Invalid syncIntervalMs ${String(syncIntervalMs)}: must be 0 or more`);
     this.#sink = sink;
     this.message = message;
     this.messageId = message.id;
     this.#committedLength = message.content.length;
     this.#intervalMs = intervalMs;
     this.#maxChunks = maxChunks;
+    this.#syncIntervalMs = syncIntervalMs;
     this.#onCommit = options.onCommit;
     this.#onError = options.onError;
     this.#lastCommitAt = sink.now();
+    this.#lastSyncAt = this.#lastCommitAt;
   }
 
   /** Text committed to the database so far (its length in UTF-16 units). */
@@ -103,7 +124,7 @@ export class StreamWriter {
     }
     if (text.length === 0) return;
     this.#buffer.push(text);
-    const due = this.#sink.now() - this.#lastCommitAt >= this.#intervalMs;
+    const due = this.#intervalMs > 0 && this.#sink.now() - this.#lastCommitAt >= this.#intervalMs;
     // After a failure, retry on time only, not on every further chunk.
     if (due || (this.#buffer.length >= this.#maxChunks && this.#lastError === undefined)) {
       this.#tryFlush();
@@ -118,12 +139,18 @@ export class StreamWriter {
     if (this.#buffer.length === 0 || this.#finished !== undefined) return;
     const chunks = this.#buffer.length;
     const text = this.#buffer.join('');
-    this.#sink.append(this.messageId, text);
+    const now = this.#sink.now();
+    const durable = now - this.#lastSyncAt >= this.#syncIntervalMs;
+    this.#sink.append(this.messageId, text, durable);
     // Only now is the text safe; drop exactly what was committed.
     this.#buffer = [];
     this.#lastError = undefined;
     this.#committedLength += text.length;
     this.#lastCommitAt = this.#sink.now();
+    if (durable) {
+      this.#lastSyncAt = this.#lastCommitAt;
+      this.#clearSyncTimer();
+    } else this.#scheduleSync();
     this.#onCommit?.({ messageId: this.messageId, chunks, committedLength: this.#committedLength });
   }
 
@@ -137,6 +164,7 @@ export class StreamWriter {
     const chunks = this.#buffer.length;
     const text = this.#buffer.join('');
     const message = this.#sink.finish(this.messageId, text, outcome);
+    this.#clearSyncTimer();
     this.#buffer = [];
     this.#lastError = undefined;
     this.#committedLength = message.content.length;
@@ -165,15 +193,54 @@ export class StreamWriter {
   }
 
   #schedule(): void {
-    if (this.#timer !== undefined || this.#buffer.length === 0) return;
-    const wait = Math.max(0, this.#intervalMs - (this.#sink.now() - this.#lastCommitAt));
+    if (this.#timer !== undefined || this.#immediate !== undefined || this.#buffer.length === 0) return;
+    if (this.#intervalMs === 0 && this.#lastError === undefined) {
+      // Tokens that arrive in the same turn of the event loop share one commit.
+      this.#immediate = setImmediate(() => {
+        this.#immediate = undefined;
+        this.#tryFlush();
+      });
+      return;
+    }
+    // After a failure, wait before retrying (at least 200 ms when committing at every turn).
+    const interval = this.#intervalMs > 0 ? this.#intervalMs : RETRY_AFTER_MS;
+    const wait = Math.max(0, interval - (this.#sink.now() - this.#lastCommitAt));
     this.#timer = setTimeout(() => this.#flushFromTimer(), wait);
+  }
+
+  /** After a commit without fsync: sync the log within syncIntervalMs, even if no more text comes. */
+  #scheduleSync(): void {
+    if (this.#syncTimer !== undefined) return;
+    const wait = Math.max(0, this.#syncIntervalMs - (this.#sink.now() - this.#lastSyncAt));
+    this.#syncTimer = setTimeout(() => {
+      this.#syncTimer = undefined;
+      if (this.#finished !== undefined) return;
+      try {
+        this.#sink.sync();
+        this.#lastSyncAt = this.#sink.now();
+      } catch (error) {
+        this.#onError?.(error);
+      }
+    }, wait);
+    // A pending sync never keeps the process alive by itself.
+    this.#syncTimer.unref?.();
+  }
+
+  #clearSyncTimer(): void {
+    if (this.#syncTimer !== undefined) {
+      clearTimeout(this.#syncTimer);
+      this.#syncTimer = undefined;
+    }
   }
 
   #clearTimer(): void {
     if (this.#timer !== undefined) {
       clearTimeout(this.#timer);
       this.#timer = undefined;
+    }
+    if (this.#immediate !== undefined) {
+      clearImmediate(this.#immediate);
+      this.#immediate = undefined;
     }
   }
 }
