@@ -164,6 +164,24 @@ describe('inspectModelFolder', () => {
     await expect(verifyModelDtype(noEos, 'fp32')).rejects.toThrow(/no end-of-sequence token/);
   });
 
+  it('refuses graphs of another kind with what it found and what Jielong runs', async () => {
+    const cache = ['past_key_values.0.key', 'past_key_values.0.value', 'past_key_values.1.key', 'past_key_values.1.value'];
+    const kinds: Array<[string, string[], RegExp]> = [
+      ['encoder-decoder', ['input_ids', 'encoder_hidden_states', 'encoder_attention_mask', ...cache], /the decoder half of an encoder-decoder model \(its graph takes encoder_hidden_states\)/],
+      ['vision-language', ['input_ids', 'pixel_values', 'attention_mask', ...cache], /a vision-language model \(its graph takes pixel_values\)/],
+      ['embeddings-in', ['inputs_embeds', 'attention_mask', ...cache], /takes embeddings from another graph/],
+    ];
+    for (const [name, inputs, found] of kinds) {
+      const dir = await demoCopy(`kind-${name}`);
+      await writeFile(path.join(dir, 'onnx', 'model.onnx'), graphWithExternalData(inputs, 'model.onnx_data'));
+      await writeFile(path.join(dir, 'onnx', 'model.onnx_data'), Buffer.alloc(16));
+      const report = await inspectModelFolder(dir);
+      expect(report.usable, name).toEqual([]);
+      expect(report.refused[0]?.reason, name).toMatch(found);
+      expect(report.refused[0]?.reason, name).toContain('Jielong runs text-only decoder models');
+    }
+  });
+
   it('says the folder does not exist', async () => {
     await expect(inspectModelFolder(path.join(root, 'nope'))).rejects.toThrow(/No model folder at/);
   });

@@ -4,6 +4,7 @@ import { cp, mkdtemp, readFile, rm, truncate, writeFile } from 'node:fs/promises
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import onnxProto from 'onnx-proto';
 
 export const DEMO_MODEL_DIR = fileURLToPath(new URL('../../resources/models/jielong-tiny-random', import.meta.url));
 
@@ -62,5 +63,22 @@ export async function makeBadModelFolders(): Promise<{ root: string; folders: Ba
       config['transformers.js_config'] = { use_external_data_format: 1 };
     }),
   );
+  // A seq2seq export's decoder: it takes the encoder's output besides its own cache.
+  await add('encoder-decoder-graph', /encoder-decoder model \(its graph takes encoder_hidden_states\)\. Jielong runs text-only decoder models/, (dir) =>
+    writeFile(onnx(dir), decoderGraphTaking(['input_ids', 'encoder_hidden_states', 'past_key_values.0.key', 'past_key_values.0.value', 'past_key_values.1.key', 'past_key_values.1.value'])),
+  );
   return { root, folders, cleanup: () => rm(root, { recursive: true, force: true }) };
+}
+
+/** An ONNX file whose graph takes `inputs` and returns logits: enough for the outline checks, never run. */
+function decoderGraphTaking(inputs: string[]): Uint8Array {
+  const { onnx } = onnxProto;
+  return onnx.ModelProto.encode({
+    irVersion: 8,
+    opsetImport: [{ domain: '', version: 17 }],
+    producerName: 'jielong test fixture',
+    // Model files under 1 KB are refused as truncated before their graph is read.
+    docString: 'x'.repeat(2048),
+    graph: { name: 'g', input: inputs.map((name) => ({ name })), output: [{ name: 'logits' }], node: [{ opType: 'Identity', input: ['input_ids'], output: ['logits'] }] },
+  }).finish();
 }
