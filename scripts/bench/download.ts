@@ -1,6 +1,7 @@
 // npm run bench:download — the model downloader's throughput on loopback against a plain
 // stream-to-file copy of the same bytes from the same local hub (scripts/testing/hub-server.ts),
-// and what a resume costs. Prints one JSON object per line {"figure", "value", ...}.
+// and what a resume costs. Prints one JSON object per line: {"machine": {...}} (machine.ts)
+// first, then {"figure", "value", ...}.
 //
 //   download_ratio_vs_plain_copy   downloader MB/s ÷ plain copy MB/s (medians over rounds, interleaved)
 //   resume_overhead_ms             after an app restart, from resume() to the first new byte on disk:
@@ -22,6 +23,7 @@ import { newPartHash, transferFile, type FileTarget, type PartHash } from '../..
 import { nodeHttpGet } from '../../electron/services/downloads/http-transport.ts';
 import { resolveUrl } from '../../electron/services/downloads/hub.ts';
 import { HubServer } from '../testing/hub-server.ts';
+import { printMachineLine } from './machine.ts';
 
 const { values } = parseArgs({
   options: {
@@ -89,6 +91,7 @@ function plainCopy(url: string, target: string): Promise<void> {
 
 async function main(): Promise<void> {
   const base = values.dir ? path.resolve(values.dir) : os.tmpdir();
+  printMachineLine({ dir: base, size_mib: SIZE / 1048576, rounds: ROUNDS });
   await mkdir(base, { recursive: true });
   const work = await mkdtemp(path.join(base, 'jielong-bench-download-'));
   const hub = await HubServer.start();

@@ -3,6 +3,8 @@
 // Seeds 1,000,000 messages over 10,000 conversations (synthetic text from a fixed seed, with
 // some Chinese; one conversation is a single branch of 10,000 messages), then measures:
 //   search_p50_ms / search_p95_ms   100 varied queries (first page of 20, snippets included)
+//   search_past_window_p50_ms/_p95_ms  the 25 commonest words, a page of 20 past the ranked window
+//                                   (offsets RANK_WINDOW and 4 x RANK_WINDOW), and how many had hits
 //   active_path_10k_load_ms         median load of the 10,000-message branch
 //   append_batches_per_s            streamed-text batches committed per second (synchronous=FULL)
 // plus the process CPU time of the first two (*_cpu_ms), which other load on the machine
@@ -17,7 +19,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import Database from 'better-sqlite3';
+import { RANK_WINDOW } from '../../electron/storage/search.ts';
 import { Storage } from '../../electron/storage/storage.ts';
+import { printMachineLine } from './machine.ts';
 import { CHINESE_WORDS, makeCorpus, prng } from './storage-corpus.ts';
 import { seedDatabase } from './storage-seed.ts';
 
@@ -38,28 +42,11 @@ const SEED = 20_240_601;
 const log = (line: string) => process.stderr.write(`${line}\n`);
 const figure = (name: string, value: number) => console.log(JSON.stringify({ figure: name, value: Number(value.toFixed(3)) }));
 
-function machine(): Record<string, unknown> {
-  let cpu = os.cpus()[0]?.model ?? 'unknown';
-  try {
-    const line = fs.readFileSync('/proc/cpuinfo', 'utf8').split('\n').find((l) => l.startsWith('model name'));
-    if (line !== undefined) cpu = line.split(':')[1]?.trim() ?? cpu;
-  } catch {
-    // not Linux
-  }
+function sqliteVersion(): string {
   const probe = new Database(':memory:');
-  const sqlite = (probe.prepare('SELECT sqlite_version() AS v').get() as { v: string }).v;
+  const version = (probe.prepare('SELECT sqlite_version() AS v').get() as { v: string }).v;
   probe.close();
-  return {
-    cpu,
-    cores: os.availableParallelism(),
-    memory_gib: Number((os.totalmem() / 2 ** 30).toFixed(1)),
-    memory_free_gib: Number((os.freemem() / 2 ** 30).toFixed(1)),
-    platform: `${os.platform()} ${os.release()}`,
-    node: process.version,
-    sqlite,
-    // Other work on the machine inflates wall-clock figures; the *_cpu_ms figures are this process's CPU time.
-    load_average: os.loadavg().map((value) => Number(value.toFixed(2))),
-  };
+  return version;
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -92,7 +79,7 @@ function benchQueries(words: string[]): { warmup: string[]; timed: string[] } {
 }
 
 async function main(): Promise<void> {
-  console.log(JSON.stringify({ machine: machine() }));
+  printMachineLine({ sqlite: sqliteVersion() });
   const keepDir = args.db !== undefined || args.keep === true;
   const file = args.db !== undefined ? path.resolve(args.db) : path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'jielong-bench-storage-')), 'bench.db');
 
@@ -146,6 +133,22 @@ async function main(): Promise<void> {
   figure('search_p95_cpu_ms', percentile(sortedCpu, 95));
   log(`slowest queries: ${[...times].sort((a, b) => b.ms - a.ms).slice(0, 6).map((t) => `${JSON.stringify(t.query)} ${t.ms.toFixed(1)} ms (${t.hits} hits)`).join(', ')}`);
   log(`queries with no hit: ${times.filter((t) => t.hits === 0).map((t) => JSON.stringify(t.query)).join(' ')}`);
+
+  // A page past the ranked window (search.ts): the 25 common words each match far more than
+  // RANK_WINDOW messages on the full corpus; the page after the window's end, and one deeper.
+  const deep: Array<{ query: string; ms: number; hits: number }> = [];
+  for (const query of timed.slice(0, 25)) {
+    for (const offset of [RANK_WINDOW, RANK_WINDOW * 4]) {
+      const started = performance.now();
+      const page = storage.search(query, { limit: 20, offset });
+      deep.push({ query, ms: performance.now() - started, hits: page.hits.length });
+    }
+  }
+  const sortedDeep = deep.map((t) => t.ms).sort((a, b) => a - b);
+  figure('search_past_window_p50_ms', percentile(sortedDeep, 50));
+  figure('search_past_window_p95_ms', percentile(sortedDeep, 95));
+  figure('search_past_window_pages_with_hits', deep.filter((t) => t.hits > 0).length);
+  figure('search_past_window_pages', deep.length);
 
   // The 10,000-message branch.
   const first = storage.loadActivePath(chainId);
