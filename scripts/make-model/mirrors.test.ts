@@ -7,7 +7,7 @@ import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { emptyFamilyCache, FamilyReference } from './family-reference.ts';
 import { runFamily } from './family-test-support.ts';
-import { CATALOG_MIRRORS, FAMILY_ONNX_FILE_NAMES, makeMirror, mirrorFiles, mirrorSpec, type FamilyDtype } from './mirrors.ts';
+import { CATALOG_MIRRORS, FAMILY_DTYPES, FAMILY_ONNX_FILE_NAMES, FAMILY_PRESETS, makeMirror, mirrorFiles, mirrorSpec, type FamilyDtype } from './mirrors.ts';
 import { makeTempDir, maxAbsDifference, relativeRmsError } from './test-support.ts';
 
 const SEED = 3;
@@ -108,6 +108,28 @@ describe.each(COMBOS)('$mirror $dtype', ({ mirror, dtype }) => {
       expect(relativeRmsError(cached, uncached)).toBeLessThan(HALF_RELATIVE_TOLERANCE);
     }
   });
+});
+
+describe('every dtype of every style and architecture (prefill only)', () => {
+  // One mirror per distinct (architecture, style, mask) triple; all five dtypes of each.
+  const sweep = ['smollm2-135m-instruct', 'qwen2.5-0.5b-instruct', 'llama-3.2-1b-instruct', 'gemma-3-1b-it', 'qwen3-gqa-rotary', 'gemma3-nomask'] as const;
+  it.each(sweep)('%s', async (mirror) => {
+    const spec = mirrorSpec(mirror);
+    const dir = path.join(root, 'sweep', mirror);
+    await makeMirror({ catalogId: mirror, dtype: [...FAMILY_DTYPES], seed: SEED, outDir: dir });
+    const prompt = PROMPT.slice(0, 12);
+    for (const dtype of FAMILY_DTYPES) {
+      const session = await ort.InferenceSession.create(path.join(dir, 'onnx', FAMILY_ONNX_FILE_NAMES[dtype]));
+      try {
+        const run = await runFamily(session, spec.tiny, prompt, { positionOffset: spec.positionOffset ?? 0 });
+        const reference = new FamilyReference(spec.tiny, SEED, { dtype, signedQ8: spec.style === 'optimum', positionOffset: spec.positionOffset ?? 0 });
+        compare(dtype, run.logits, reference.forward(prompt), `${dtype} prefill`);
+      } finally {
+        await session.release();
+      }
+    }
+  });
+  it('covers the non-catalog presets', () => expect(sweep).toEqual(expect.arrayContaining(Object.keys(FAMILY_PRESETS))));
 });
 
 describe('graph inputs and outputs per style', () => {
