@@ -190,9 +190,11 @@ export function buildFamilyModel(arch: FamilyArchitecture, options: FamilyGraphO
       : plainRmsNorm(input, weightName, prefix);
   /** residual + delta, and its norm. */
   const addAndNorm = (delta: string, residual: string, weightName: string, prefix: string): { normed: string; sum: string } => {
-    if (!gqa) {
+    // gemma-3-1b-it-ONNX holds only SimplifiedLayerNormalization (6 per layer + final), its
+    // residual sums are plain Adds; the Llama builder graphs fuse them into SkipSimplified.
+    if (!gqa || isGemma(arch)) {
       const sum = g.op('Add', [residual, delta], `${prefix}/residual`);
-      return { normed: plainRmsNorm(sum, weightName, prefix), sum };
+      return { normed: norm(sum, weightName, prefix), sum };
     }
     const normed = `${prefix}/output_0`;
     const sum = `${prefix}/output_3`;

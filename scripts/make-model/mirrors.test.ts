@@ -2,6 +2,7 @@
 // gemma3 no-mask export), run by onnxruntime-node and held to the TypeScript reference:
 // prefill logits, cached decode = uncached, external data, byte reproducibility.
 import { readFile } from 'node:fs/promises';
+import onnxProto from 'onnx-proto';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -132,7 +133,36 @@ describe('every dtype of every style and architecture (prefill only)', () => {
   it('covers the non-catalog presets', () => expect(sweep).toEqual(expect.arrayContaining(Object.keys(FAMILY_PRESETS))));
 });
 
+/** Op type -> count in a written .onnx (external data needs no loading to read the graph). */
+async function opHistogram(file: string): Promise<Record<string, number>> {
+  const model = onnxProto.onnx.ModelProto.decode(await readFile(file));
+  const counts: Record<string, number> = {};
+  for (const node of model.graph?.node ?? []) counts[node.opType as string] = (counts[node.opType as string] ?? 0) + 1;
+  return counts;
+}
+
 describe('graph inputs and outputs per style', () => {
+  it('uses the ops of the real exports (shared/notes/real-exports.md)', async () => {
+    const file = (mirror: string, dtype: FamilyDtype): string => path.join(root, mirror, 'onnx', FAMILY_ONNX_FILE_NAMES[dtype]);
+    const layers = (mirror: string): number => mirrorSpec(mirror).tiny.numHiddenLayers;
+    // Llama-3.2-1B-Instruct: a GQA per layer, two skip-norms per layer, no rotary ops, head via Transpose.
+    const llama = await opHistogram(file('llama-3.2-1b-instruct', 'q4'));
+    expect(llama).toMatchObject({ GroupQueryAttention: layers('llama-3.2-1b-instruct'), SkipSimplifiedLayerNormalization: 2 * layers('llama-3.2-1b-instruct'), Transpose: 1 });
+    expect(llama['RotaryEmbedding']).toBeUndefined();
+    expect(llama['MatMulNBits']).toBe(7 * layers('llama-3.2-1b-instruct'));
+    // gemma-3-1b-it-ONNX: 6 SimplifiedLayerNormalization per layer + the final one.
+    const gemma = await opHistogram(file('gemma-3-1b-it', 'q4'));
+    expect(gemma).toMatchObject({ GroupQueryAttention: layers('gemma-3-1b-it'), SimplifiedLayerNormalization: 6 * layers('gemma-3-1b-it') + 1 });
+    expect(gemma['SkipSimplifiedLayerNormalization']).toBeUndefined();
+    // Qwen3-0.6B-ONNX: GQA with separate RotaryEmbedding ops (queries and keys).
+    const qwen3 = await opHistogram(file('qwen3-gqa-rotary', 'q4f16'));
+    expect(qwen3).toMatchObject({ GroupQueryAttention: layers('qwen3-gqa-rotary'), RotaryEmbedding: 2 * layers('qwen3-gqa-rotary') });
+    // Optimum plain ops; q8 as transformers.js' quantizer writes it.
+    const qwen2 = await opHistogram(file('qwen2.5-0.5b-instruct', 'q8'));
+    expect(qwen2).toMatchObject({ DynamicQuantizeLinear: 7 * layers('qwen2.5-0.5b-instruct'), MatMulInteger: 7 * layers('qwen2.5-0.5b-instruct'), Softmax: layers('qwen2.5-0.5b-instruct') });
+    expect(qwen2['GroupQueryAttention']).toBeUndefined();
+  });
+
   it('declares the inputs the real exports have', () => {
     const names = (mirror: string, dtype: FamilyDtype): string[] => sessions.get(`${mirror}/${dtype}`)?.inputNames.filter((n) => !n.startsWith('past_')) ?? [];
     expect(names('qwen2.5-0.5b-instruct', 'q8')).toEqual(['input_ids', 'attention_mask', 'position_ids']);
