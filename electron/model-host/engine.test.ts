@@ -82,12 +82,30 @@ describe('Engine on the bundled tiny model', () => {
     const turn2Messages: ChatMessage[] = [...conversation, { role: 'assistant', content: turn1.text }, { role: 'user', content: 'And then? 然后呢？' }];
     const withCache = await run(engine, turn2Messages, greedy);
     expect(withCache.stats.cachedTokens).toBeGreaterThan(turn1.stats.promptTokens);
-    const fresh = new Engine();
-    await fresh.load({ modelDir: DEMO_MODEL_DIR, dtype: 'fp32', device: 'cpu' }, () => undefined);
-    const withoutCache = await run(fresh, turn2Messages, greedy);
-    await fresh.unload();
+    const withoutCache = await run(engine, turn2Messages, greedy, { reuseCache: false });
     expect(withoutCache.stats.cachedTokens).toBe(0);
     expect(withCache.ids).toEqual(withoutCache.ids);
+  });
+
+  it('reads its own answer back as the ids it chose, so the cache covers the whole answer', async () => {
+    const turn1 = await run(engine, conversation, greedy, { reuseCache: false });
+    expect(turn1.stats.stopReason).toBe('max_tokens');
+    const turn2Messages: ChatMessage[] = [...conversation, { role: 'assistant', content: turn1.text }, { role: 'user', content: 'And then? 然后呢？' }];
+    const turn2 = await run(engine, turn2Messages, greedy);
+    // Every token fed so far is reused: the prompt and all answer tokens but the last (never fed).
+    expect(turn2.stats.cachedTokens).toBe(turn1.stats.promptTokens + turn1.stats.decodeTokens - 1);
+
+    // The same text in an engine that did not write it is tokenized from scratch: other ids.
+    const fresh = new Engine();
+    await fresh.load({ modelDir: DEMO_MODEL_DIR, dtype: 'fp32', device: 'cpu' }, () => undefined);
+    const elsewhere = await run(fresh, turn2Messages, greedy);
+    await fresh.unload();
+    expect(elsewhere.stats.promptTokens).not.toBe(turn2.stats.promptTokens);
+
+    // A regenerate of turn 2 (its answer dropped) still reads turn 1's answer as produced.
+    const regenerated = await run(engine, turn2Messages, greedy);
+    expect(regenerated.stats.cachedTokens).toBe(turn2.stats.promptTokens - 1);
+    expect(regenerated.ids).toEqual(turn2.ids);
   });
 
   it('detects a changed prefix after an edit and answers as a cold run does', async () => {

@@ -25,6 +25,7 @@ import { externalDataFilePaths, onnxFilePath } from '../shared/model-layout.ts';
 import { DecoderRunner, readDecoderSignature } from './decoder-runner.ts';
 import { IncrementalDetokenizer } from './incremental-detokenizer.ts';
 import { PromptCache } from './kv-cache.ts';
+import { ProducedTurns } from './produced-turn.ts';
 import { fitPrompt } from './prompt-window.ts';
 import { sampleToken, SeededRandom } from './sampler.ts';
 
@@ -85,6 +86,8 @@ export class Engine {
   }
 
   private readonly cache = new PromptCache();
+  /** Recent answers as produced, so a next prompt that contains one reads the same ids. */
+  private readonly produced = new ProducedTurns();
   private readonly tokenTextCache = new Map<number, string>();
 
   get info(): LoadedModelInfo | null {
@@ -181,9 +184,13 @@ export class Engine {
     const { params } = request;
     const started = performance.now();
 
+    const encode = (text: string): number[] => tokenizer.encode(text, { add_special_tokens: false });
+    const renderedText = new WeakMap<number[], string>();
     const encodeChat = (messages: ChatMessage[]): number[] => {
       const text = tokenizer.apply_chat_template(messages, { add_generation_prompt: true, tokenize: false }) as unknown as string;
-      return tokenizer.encode(text, { add_special_tokens: false });
+      const ids = this.produced.encode(text, encode);
+      renderedText.set(ids, text);
+      return ids;
     };
     const { tokenIds: promptIds, droppedMessages } = fitPrompt(request.messages, params.maxNewTokens, info.contextLength, encodeChat);
 
@@ -243,6 +250,10 @@ export class Engine {
       }
       logits = await this.forward(runner, [pick.tokenId]);
     }
+
+    const answerIds = history.slice(promptIds.length);
+    const answerText = tokenizer.decode(answerIds, { skip_special_tokens: false, clean_up_tokenization_spaces: false });
+    this.produced.add({ text: (renderedText.get(promptIds) ?? '') + answerText, ids: history });
 
     const decodeMs = performance.now() - firstTokenAt;
     return {

@@ -131,10 +131,10 @@ describe('catalog entries on their generated mirrors', () => {
     expect(info.graph.kvDtype).toBe(dtype.endsWith('f16') || dtype === 'fp16' ? 'float16' : 'float32');
 
     const first = await answer(TURN_1, false);
-    expect(first.ids.length).toBe(greedy.maxNewTokens);
+    expect(first.ids.length).toBeGreaterThan(0);
     const second = await answer(turn2(first.text), true);
     expect(second.cachedTokens).toBeGreaterThan(0);
-    expect(second.ids.length).toBe(greedy.maxNewTokens);
+    expect(second.ids.length).toBeGreaterThan(0);
   });
 
   it.each(exactCases.map((c) => [caseName(c), c] as const))('%s: greedy turn 2 with the cache of turn 1 equals turn 2 cold, through the host', async (name, { dtype }) => {
