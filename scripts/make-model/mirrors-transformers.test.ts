@@ -6,7 +6,7 @@ import { AutoModelForCausalLM, AutoTokenizer, env, Tensor, type PreTrainedModel,
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toFloat32 } from './family-test-support.ts';
 import { FamilyReference } from './family-reference.ts';
-import { makeMirror, mirrorSpec, type FamilyDtype } from './mirrors.ts';
+import { makeFamilyPreset, makeMirror, mirrorSpec, type FamilyDtype } from './mirrors.ts';
 import { makeTempDir, maxAbsDifference, relativeRmsError } from './test-support.ts';
 
 const SEED = 5;
@@ -110,6 +110,31 @@ describe.each(FAMILIES)('transformers.js loads the $mirror mirror ($dtype)', ({ 
       }
       expect(generated).toEqual(expected);
     }
+  });
+});
+
+describe('external data through transformers.js', () => {
+  it('loads a folder whose weights are split over .onnx_data and .onnx_data_1 (config lists 2 chunks)', async () => {
+    const dir = path.join(root, 'gemma-split');
+    const result = await makeMirror({ catalogId: 'gemma-3-1b-it', seed: SEED, outDir: dir, externalDataChunks: 2 });
+    expect(Object.keys(result.files)).toEqual(expect.arrayContaining(['onnx/model_q4.onnx_data', 'onnx/model_q4.onnx_data_1']));
+    const model = await AutoModelForCausalLM.from_pretrained(dir, { dtype: 'q4', device: 'cpu', local_files_only: true });
+    try {
+      const { inputs, ids } = get('gemma-3-1b-it');
+      const split = (await model.forward({ ...inputs })) as { logits: Tensor };
+      const single = (await get('gemma-3-1b-it').model.forward({ ...inputs })) as { logits: Tensor };
+      const vocab = mirrorSpec('gemma-3-1b-it').tiny.vocabSize;
+      expect(split.logits.dims).toEqual([1, ids.length, vocab]);
+      expect(maxAbsDifference(split.logits.data as Float32Array, single.logits.data as Float32Array)).toBe(0);
+    } finally {
+      await model.dispose();
+    }
+  });
+
+  it('makeFamilyPreset writes the non-catalog presets', async () => {
+    const result = await makeFamilyPreset({ preset: 'gemma3-nomask', dtype: 'fp32', seed: SEED, outDir: path.join(root, 'preset') });
+    expect(result.dtypes).toEqual(['fp32']);
+    expect(result.files['onnx/model.onnx']).toBeGreaterThan(0);
   });
 });
 

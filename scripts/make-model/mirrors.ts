@@ -10,6 +10,7 @@
 //     catalogId: a CATALOG_MIRRORS id or a FAMILY_PRESETS name. dtype: one or several of the
 //     spec's dtypes (default: all of them). seed default 0. externalDataChunks: split each
 //     external-data file into about this many chunks (`<file>.onnx_data`, `_data_1`, ...).
+//   makeFamilyPreset({ preset, dtype?, fullSize?, seed?, outDir }): the same, by FAMILY_PRESETS name
 //   mirrorArchitecture(spec, fullSize): FamilyArchitecture
 //   mirrorFiles(spec, dtype): string[]     the onnx/ paths a dtype writes (model + external data)
 //
@@ -427,4 +428,10 @@ export async function makeMirror(options: MakeMirrorOptions): Promise<MakeMirror
   const onnxFiles = Object.keys(files).filter((f) => f.startsWith('onnx/'));
   await write('README.md', readme(spec, a, seed, dtypes, options.fullSize ?? false, onnxFiles));
   return { outDir, dtypes, files };
+}
+
+/** makeMirror for the non-catalog presets ('qwen3-gqa-rotary', 'gemma3-nomask'). */
+export function makeFamilyPreset(options: Omit<MakeMirrorOptions, 'catalogId'> & { preset: FamilyPresetName }): Promise<MakeMirrorResult> {
+  const { preset, ...rest } = options;
+  return makeMirror({ ...rest, catalogId: preset });
 }
