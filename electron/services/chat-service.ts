@@ -24,6 +24,8 @@ interface ActiveAnswer {
 
 export class ChatService {
   private active: ActiveAnswer | null = null;
+  /** Set, synchronously, by the request that is starting an answer (before its first await). */
+  private starting = false;
 
   constructor(
     private readonly storage: Storage,
@@ -43,32 +45,35 @@ export class ChatService {
     await this.active?.finished;
   }
 
-  async send(input: { conversationId: string; content: string }): Promise<GenerationStarted> {
-    this.assertIdle();
-    const model = await this.models.ready();
-    this.storage.getConversation(input.conversationId); // NOT_FOUND before anything is written
-    const userMessage = this.storage.appendUserMessage({ conversationId: input.conversationId, content: input.content });
-    return this.answer(input.conversationId, userMessage, model.modelId);
+  send(input: { conversationId: string; content: string }): Promise<GenerationStarted> {
+    return this.exclusively(async () => {
+      const model = await this.models.ready();
+      this.storage.getConversation(input.conversationId); // NOT_FOUND before anything is written
+      const userMessage = this.storage.appendUserMessage({ conversationId: input.conversationId, content: input.content });
+      return this.answer(input.conversationId, userMessage, model.modelId);
+    });
   }
 
-  async regenerate(input: { messageId: string }): Promise<GenerationStarted> {
-    this.assertIdle();
-    const old = this.storage.getMessage(input.messageId);
-    if (old.role !== 'assistant' || old.parentId === null) {
-      throw new StorageError('INVALID_INPUT', 'Only an answer can be regenerated');
-    }
-    const model = await this.models.ready();
-    const question = this.storage.getMessage(old.parentId);
-    return this.answer(old.conversationId, question, model.modelId);
+  regenerate(input: { messageId: string }): Promise<GenerationStarted> {
+    return this.exclusively(async () => {
+      const old = this.storage.getMessage(input.messageId);
+      if (old.role !== 'assistant' || old.parentId === null) {
+        throw new StorageError('INVALID_INPUT', 'Only an answer can be regenerated');
+      }
+      const model = await this.models.ready();
+      const question = this.storage.getMessage(old.parentId);
+      return this.answer(old.conversationId, question, model.modelId);
+    });
   }
 
-  async editAndResend(input: { messageId: string; content: string }): Promise<GenerationStarted> {
-    this.assertIdle();
-    const original = this.storage.getMessage(input.messageId);
-    if (original.role !== 'user') throw new StorageError('INVALID_INPUT', 'Only a message you wrote can be edited');
-    const model = await this.models.ready();
-    const userMessage = this.storage.appendUserMessage({ conversationId: original.conversationId, content: input.content, parentId: original.parentId });
-    return this.answer(original.conversationId, userMessage, model.modelId);
+  editAndResend(input: { messageId: string; content: string }): Promise<GenerationStarted> {
+    return this.exclusively(async () => {
+      const original = this.storage.getMessage(input.messageId);
+      if (original.role !== 'user') throw new StorageError('INVALID_INPUT', 'Only a message you wrote can be edited');
+      const model = await this.models.ready();
+      const userMessage = this.storage.appendUserMessage({ conversationId: original.conversationId, content: input.content, parentId: original.parentId });
+      return this.answer(original.conversationId, userMessage, model.modelId);
+    });
   }
 
   stop(input: { conversationId: string }): { stopped: boolean } {
@@ -79,9 +84,20 @@ export class ChatService {
     return { stopped: true };
   }
 
-  private assertIdle(): void {
-    if (this.active) {
+  /**
+   * Runs the start of an answer with the busy check and the busy mark in the same synchronous
+   * step: two requests that arrive together give one answer and one busy error. The mark is
+   * held until the answer is active (set synchronously by answer()) or the start failed.
+   */
+  private async exclusively(start: () => Promise<GenerationStarted>): Promise<GenerationStarted> {
+    if (this.active || this.starting) {
       throw new ModelHostError('busy', 'An answer is still being written: stop it or wait for it to finish');
+    }
+    this.starting = true;
+    try {
+      return await start();
+    } finally {
+      this.starting = false;
     }
   }
 

@@ -75,9 +75,20 @@ export class ModelService {
   }
 
   private async loadNow(modelId: string, restartFirst: boolean): Promise<void> {
+    // An unknown id (or a model whose folder fails its check) is refused before anything
+    // changes: the working model stays loaded and the status says so.
+    let resolved: { modelDir: string; dtype: ModelDtype };
+    try {
+      resolved = await this.source.resolve(modelId);
+    } catch (error) {
+      const failure = error instanceof ModelHostError ? error : new ModelHostError('load_failed', String(error));
+      if (this.status.state !== 'ready') this.setStatus({ state: 'error', modelId, progress: null, info: null, error: { code: failure.code, message: failure.message } });
+      throw failure;
+    }
+    const { modelDir, dtype } = resolved;
+    const previous = this.status.state === 'ready' && this.status.modelId !== null && this.status.modelId !== modelId ? this.status.modelId : null;
     this.setStatus({ state: 'loading', modelId, progress: 0, info: null, error: null });
     try {
-      const { modelDir, dtype } = await this.source.resolve(modelId);
       if (restartFirst) await this.host.restart();
       const info = await this.host.load({ modelDir, dtype }, (event) => {
         this.events.emit('models.progress', { modelId, file: event.file, progress: event.progress });
@@ -85,8 +96,26 @@ export class ModelService {
       this.setStatus({ state: 'ready', modelId, progress: 100, info, error: null });
     } catch (error) {
       const failure = error instanceof ModelHostError ? error : new ModelHostError('load_failed', String(error));
+      // A model that fails to load never leaves the user without the one that worked.
+      if (previous !== null && (await this.reloadPrevious(previous))) throw failure;
       this.setStatus({ state: 'error', modelId, progress: null, info: null, error: { code: failure.code, message: failure.message } });
       throw failure;
+    }
+  }
+
+  /** After a failed switch: loads the model that was working again, in a fresh process. */
+  private async reloadPrevious(modelId: string): Promise<boolean> {
+    try {
+      const { modelDir, dtype } = await this.source.resolve(modelId);
+      this.setStatus({ state: 'loading', modelId, progress: 0, info: null, error: null });
+      await this.host.restart();
+      const info = await this.host.load({ modelDir, dtype }, (event) => {
+        this.events.emit('models.progress', { modelId, file: event.file, progress: event.progress });
+      });
+      this.setStatus({ state: 'ready', modelId, progress: 100, info, error: null });
+      return true;
+    } catch {
+      return false;
     }
   }
 

@@ -1,0 +1,129 @@
+// Starting an answer is atomic, and a failed model switch keeps the working model: the chat
+// and model services over real storage, with the scripted model host (e2e/support) so the
+// answers are quick and a load can be made to fail.
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { scriptedSpawner } from '../../e2e/support/scripted-host.ts';
+import type { CallName, CallOutput } from '../shared/contract.ts';
+import type { HostProcess, SpawnHost } from './model-host-client.ts';
+import { createAppServices, type AppServices } from './app-services.ts';
+
+const DEMO_MODEL = fileURLToPath(new URL('../../resources/models/jielong-tiny-random', import.meta.url));
+
+/** The scripted host, except that loading a folder named `broken-*` fails as a bad model would. */
+function spawnerWithBrokenModels(): SpawnHost {
+  const scripted = scriptedSpawner({ answer: () => 'one two three four five six seven eight', batchDelayMs: 5 });
+  return (): HostProcess => {
+    const host = scripted();
+    const listeners: Array<(message: unknown) => void> = [];
+    host.onMessage((message) => {
+      for (const listener of listeners) listener(message);
+    });
+    return {
+      ...host,
+      pid: host.pid,
+      send(message) {
+        if (message.type === 'load' && path.basename(message.modelDir).startsWith('broken-')) {
+          setTimeout(() => {
+            for (const listener of listeners) listener({ type: 'error', requestId: message.requestId, code: 'load_failed', message: 'The model graph is not valid ONNX' });
+          }, 5);
+          return;
+        }
+        host.send(message);
+      },
+      onMessage(listener) {
+        listeners.push(listener);
+      },
+      onExit: (listener) => host.onExit(listener),
+      kill: () => host.kill(),
+    };
+  };
+}
+
+describe('starting an answer and switching models', () => {
+  let root: string;
+  let app: AppServices;
+
+  async function call<N extends CallName>(name: N, input: unknown): Promise<CallOutput<N>> {
+    const result = await app.dispatch(name, input);
+    if (!result.ok) throw Object.assign(new Error(result.error.message), { code: result.error.code });
+    return result.value as CallOutput<N>;
+  }
+
+  beforeEach(async () => {
+    root = mkdtempSync(path.join(os.tmpdir(), 'jielong-chat-start-'));
+    const models = path.join(root, 'models');
+    cpSync(DEMO_MODEL, path.join(models, 'a-demo'), { recursive: true });
+    cpSync(DEMO_MODEL, path.join(models, 'broken-model'), { recursive: true });
+    writeFileSync(path.join(models, 'broken-model', 'jielong.json'), JSON.stringify({ id: 'broken-model', name: 'Broken', description: 'fails to load', dtypes: ['fp32'], contextLength: 2048 }));
+    app = createAppServices({ dataDir: path.join(root, 'data'), bundledModelsDir: models, spawnHost: spawnerWithBrokenModels(), models: { restartBackoffMs: [50] } });
+    await app.models.load('jielong-tiny-random');
+  });
+  afterEach(async () => {
+    await app.close();
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  it('two sends that arrive together give one answer and one busy error', { timeout: 20_000 }, async () => {
+    const conversation = await call('conversations.create', {});
+    const results = await Promise.all([
+      app.dispatch('chat.send', { conversationId: conversation.id, content: 'first' }),
+      app.dispatch('chat.send', { conversationId: conversation.id, content: 'second' }),
+    ]);
+    expect(results.filter((result) => result.ok)).toHaveLength(1);
+    expect(results.filter((result) => !result.ok).map((result) => (result.ok ? null : result.error.code))).toEqual(['busy']);
+    await app.chat.idle();
+    const messages = app.storage.loadActivePath(conversation.id).messages;
+    expect(messages.map((message) => message.role)).toEqual(['user', 'assistant']);
+    expect(messages[0]?.content).toBe('first');
+  });
+
+  it('regenerate and edit-and-resend arriving with a send start one answer between them', { timeout: 20_000 }, async () => {
+    const conversation = await call('conversations.create', {});
+    const first = await call('chat.send', { conversationId: conversation.id, content: 'question' });
+    await app.chat.idle();
+    const results = await Promise.all([
+      app.dispatch('chat.regenerate', { messageId: first.assistantMessage.id }),
+      app.dispatch('chat.editAndResend', { messageId: first.userMessage.id, content: 'edited' }),
+      app.dispatch('chat.send', { conversationId: conversation.id, content: 'follow-up' }),
+    ]);
+    expect(results.filter((result) => result.ok)).toHaveLength(1);
+    expect(results.filter((result) => !result.ok && result.error.code === 'busy')).toHaveLength(2);
+    await app.chat.idle();
+    const db = app.storage;
+    // Three messages before, plus exactly one new answer (and at most one new question).
+    const all = db.exportJson({}).conversations[0]!.messages;
+    expect(all.filter((message) => message.role === 'assistant')).toHaveLength(2);
+  });
+
+  it('a failed start releases the mark: the next send works', async () => {
+    const refused = await app.dispatch('chat.send', { conversationId: 'no-such-conversation', content: 'hello' });
+    expect(refused.ok).toBe(false);
+    const conversation = await call('conversations.create', {});
+    await call('chat.send', { conversationId: conversation.id, content: 'hello' });
+    await app.chat.idle();
+  });
+
+  it('loading an unknown model id keeps the working model loaded', async () => {
+    const refused = await app.dispatch('models.load', { modelId: 'no-such-model' });
+    expect(refused.ok).toBe(false);
+    expect(app.models.getStatus()).toMatchObject({ state: 'ready', modelId: 'jielong-tiny-random' });
+    const conversation = await call('conversations.create', {});
+    await call('chat.send', { conversationId: conversation.id, content: 'still there?' });
+    await app.chat.idle();
+    expect(app.storage.loadActivePath(conversation.id).messages.at(-1)?.status).toBe('complete');
+  });
+
+  it('a model that fails to load gives the working model back', async () => {
+    const refused = await app.dispatch('models.load', { modelId: 'broken-model' });
+    expect(refused.ok ? null : refused.error.message).toMatch(/not valid ONNX/);
+    expect(app.models.getStatus()).toMatchObject({ state: 'ready', modelId: 'jielong-tiny-random' });
+    const conversation = await call('conversations.create', {});
+    await call('chat.send', { conversationId: conversation.id, content: 'still there?' });
+    await app.chat.idle();
+    expect(app.storage.loadActivePath(conversation.id).messages.at(-1)?.status).toBe('complete');
+  });
+});
