@@ -34,6 +34,9 @@ env.allowRemoteModels = false;
 env.allowLocalModels = true;
 env.useFSCache = false;
 
+/** The engine's onnxruntime session settings (see scripts/bench/engine.ts for what they were measured against). */
+const SESSION_OPTIONS: InferenceSession.SessionOptions = {};
+
 /** Prompt tokens fed per forward pass during prefill, by default. */
 export const PREFILL_CHUNK_TOKENS = 128;
 /** Used when a config states no context length. */
@@ -75,14 +78,19 @@ interface LoadedModel {
 export interface EngineOptions {
   /** Prompt tokens per forward pass during prefill (tests compare chunk sizes). */
   prefillChunkTokens?: number;
+  /** onnxruntime session options, over the engine's own (benches compare settings). */
+  sessionOptions?: InferenceSession.SessionOptions;
 }
 
 export class Engine {
   private loaded: LoadedModel | null = null;
   private readonly prefillChunk: number;
 
+  private readonly sessionOptions: InferenceSession.SessionOptions;
+
   constructor(options: EngineOptions = {}) {
     this.prefillChunk = options.prefillChunkTokens ?? PREFILL_CHUNK_TOKENS;
+    this.sessionOptions = { ...SESSION_OPTIONS, ...options.sessionOptions };
   }
 
   private readonly cache = new PromptCache();
@@ -120,6 +128,7 @@ export class Engine {
             device: request.device,
             local_files_only: true,
             progress_callback,
+            session_options: this.sessionOptions,
             ...externalDataOption(checked.externalDataFiles, request.dtype),
           }),
         ]),
