@@ -1,138 +1,317 @@
-// npm run bench:engine — decode speed of the model host against (a) a raw onnxruntime-node
-// loop and (b) transformers.js generate() on the same model and prompt, in one run; TTFT at
-// turn 1 and turn 10 of a growing conversation with and without KV-cache reuse; host memory
-// against the model file. Prints one JSON object per line; figures are ratios against a
-// baseline measured in the same run, because these machines are noisy.
+// npm run bench:engine: decode and prefill speed of the model host against (a) a raw
+// onnxruntime-node loop, (b) transformers.js generate() and (c) llama.cpp (llama-bench built
+// from the source node-llama-cpp@3.21.1 ships, on the same weights written as GGUF), in one
+// run; TTFT at turn 1 and turn 10 of a growing conversation with KV-cache reuse; host memory
+// against the model file after load, after one answer and after 60.
+//
+// Fair by construction:
+// - every side is created once per model and dtype, warmed by one full untimed run (prefill
+//   plus the decode tokens), and reused across rounds (llama-bench: its own warm-up run, -r N);
+// - every side is fed the same prompt ids and decodes the same number of tokens: decode tok/s
+//   = N / (time from the first generated token to the (N+1)-th), and a run that stops short
+//   (EOS) throws instead of counting (llama-bench: -d <prompt tokens> -n N, it ignores EOS);
+// - no side does extra work: generate() gets a streamer that records times and decodes nothing;
+// - rounds of our three sides are interleaved, so drift on a noisy machine hits them alike;
+//   every side reports the median and the best of its rounds; ratios use medians (best/best
+//   beside them). llama-bench reports per-repetition speeds, so its median is ours too.
+//
+// Environment (a quick run: BENCH_ROUNDS=2 BENCH_DECODE_TOKENS=32 BENCH_MODELS=smollm2 BENCH_DTYPES=q4):
+//   BENCH_MODELS         smollm2,qwen2.5-0.5b   (qwen2.5-0.5b: the catalog's recommended model's shape)
+//   BENCH_DTYPES         fp32,q8,q4             (qwen2.5-0.5b runs the ones its mirror has: q8, q4)
+//   BENCH_ROUNDS         5
+//   BENCH_DECODE_TOKENS  128
+//   BENCH_PREFILL_TOKENS 512
+//   BENCH_RSS_ANSWERS    60                     (0 skips the memory series)
+//   BENCH_TTFT_ROUNDS    3                      (0 skips the TTFT series)
+//   BENCH_SKIP_LLAMACPP  1 skips llama.cpp;  BENCH_LLAMACPP_PREBUILT=1 also times node-llama-cpp's prebuilt binary (1 thread)
+// Prints one JSON object per line on stdout: the machine line first, then figures
+// {"figure", "value", "dtype", "model", ...}; progress goes to stderr.
+import { fork } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { AutoModelForCausalLM, AutoTokenizer, env, TextStreamer } from '@huggingface/transformers';
+import { AutoModelForCausalLM, AutoTokenizer, env, type PreTrainedTokenizer } from '@huggingface/transformers';
 import { build } from 'esbuild';
 import * as ort from 'onnxruntime-node';
-import type { ChatMessage, ModelDtype, SamplingParams } from '../../electron/shared/model-host-protocol.ts';
+import type { ChatMessage, GenerationStats, ModelDtype, SamplingParams } from '../../electron/shared/model-host-protocol.ts';
 import { onnxFilePath } from '../../electron/shared/model-layout.ts';
 import { ModelHostClient } from '../../electron/services/model-host-client.ts';
 import { nodeHostSpawner } from '../../electron/services/node-host-process.ts';
+import { writeGgufModel, type GgufTensorType } from '../make-model/gguf.ts';
 import { makeModel } from '../make-model/make-model.ts';
+import { makeMirror } from '../make-model/mirrors.ts';
+import { ensureLlamaCpp, llamaBench, llamaGreedy, type BenchResult, type LlamaCpp } from './llamacpp/llamacpp.ts';
+import { printMachineLine } from './machine.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const DECODE_TOKENS = Number(process.env['BENCH_DECODE_TOKENS'] ?? 64);
+const MODELS_DIR = path.join(ROOT, '.models', 'bench');
+const envNumber = (name: string, fallback: number): number => {
+  const value = process.env[name];
+  if (value === undefined || value === '') return fallback;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0) throw new Error(`${name} must be a non-negative number, got "${value}"`);
+  return n;
+};
+const ROUNDS = Math.max(1, envNumber('BENCH_ROUNDS', 5));
+const DECODE_TOKENS = Math.max(2, envNumber('BENCH_DECODE_TOKENS', 128));
+const PREFILL_TOKENS = envNumber('BENCH_PREFILL_TOKENS', 512);
+const RSS_ANSWERS = envNumber('BENCH_RSS_ANSWERS', 60);
+const TTFT_ROUNDS = envNumber('BENCH_TTFT_ROUNDS', 3);
 const TURNS = 10;
-const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 3);
-const dtypes = (process.env['BENCH_DTYPES'] ?? 'fp32,q4').split(',') as ModelDtype[];
+const SKIP_LLAMACPP = process.env['BENCH_SKIP_LLAMACPP'] === '1';
+const ALSO_PREBUILT = process.env['BENCH_LLAMACPP_PREBUILT'] === '1';
+const MODELS = (process.env['BENCH_MODELS'] ?? 'smollm2,qwen2.5-0.5b').split(',').filter(Boolean);
+const DTYPES = (process.env['BENCH_DTYPES'] ?? 'fp32,q8,q4').split(',').filter(Boolean) as BenchDtype[];
+/** Tokens compared in the F32 greedy-ids check against llama.cpp. */
+const GREEDY_CHECK_TOKENS = 32;
+
+type BenchDtype = 'fp32' | 'q8' | 'q4';
+const GGUF_TYPE: Readonly<Record<BenchDtype, GgufTensorType>> = { fp32: 'F32', q8: 'Q8_0', q4: 'Q4_0' };
+
+interface BenchModel {
+  name: string;
+  dtypes: BenchDtype[];
+  /** Writes the ONNX folder for these dtypes. */
+  make(dtypes: BenchDtype[], outDir: string): Promise<unknown>;
+  gguf(type: GgufTensorType, outFile: string): Promise<unknown>;
+  /** What llama.cpp gets beside the ONNX file (which tensors are quantized). */
+  ggufNote: string;
+}
+
+const BENCH_MODELS: Record<string, BenchModel> = {
+  smollm2: {
+    name: 'smollm2',
+    dtypes: ['fp32', 'q8', 'q4'],
+    make: (dtypes, outDir) => makeModel({ preset: 'smollm2', dtype: dtypes, outDir }),
+    gguf: (type, outFile) => writeGgufModel({ preset: 'smollm2', type, outFile }),
+    ggufNote: 'every linear weight and the tied embedding in the GGUF type, as the ONNX q8/q4 (MatMulNBits, block 32) hold them',
+  },
+  'qwen2.5-0.5b': {
+    name: 'qwen2.5-0.5b',
+    dtypes: ['q8', 'q4'],
+    make: (dtypes, outDir) => makeMirror({ catalogId: 'qwen2.5-0.5b-instruct', fullSize: true, dtype: dtypes, outDir }),
+    gguf: (type, outFile) => writeGgufModel({ mirror: 'qwen2.5-0.5b-instruct', fullSize: true, type, outFile }),
+    ggufNote: 'layer weights in the GGUF type; the tied embedding/LM head F32, as the optimum-style ONNX export keeps it',
+  },
+};
 
 env.allowRemoteModels = false;
 
 function print(figure: string, value: number, extra: Record<string, unknown> = {}): void {
-  console.log(JSON.stringify({ figure, value: Number(value.toFixed(4)), ...extra }));
+  console.log(JSON.stringify({ figure, value: round4(value), ...extra }));
 }
+const round4 = (x: number): number => (Number.isFinite(x) ? Number(x.toFixed(4)) : x);
+const round2 = (x: number): number => Number(x.toFixed(2));
+const progress = (message: string): void => console.error(`[bench:engine ${new Date().toISOString().slice(11, 19)}] ${message}`);
 
-async function ensureModel(dtype: ModelDtype): Promise<string> {
-  const dir = path.join(ROOT, '.models', `smollm2-${dtype}`);
-  if (!existsSync(path.join(dir, onnxFilePath(dtype)))) {
-    const started = performance.now();
-    await makeModel({ preset: 'smollm2', dtype: dtype as 'fp32' | 'q8' | 'q4', outDir: dir });
-    console.error(`generated ${dir} in ${((performance.now() - started) / 1000).toFixed(1)} s`);
-  }
-  return dir;
+function median(xs: readonly number[]): number {
+  const sorted = [...xs].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]! ) / 2;
 }
+const best = (xs: readonly number[]): number => Math.max(...xs);
+const stats = (xs: readonly number[]) => ({ median: median(xs), best: best(xs), rounds: xs.map(round2) });
 
-const PROMPT: ChatMessage[] = [
-  { role: 'system', content: 'You are a helpful assistant.' },
-  { role: 'user', content: 'Explain how a language model picks its next token, step by step, with an example.' },
+// ---- Prompts ---------------------------------------------------------------------------------
+
+const DECODE_PROMPTS: ChatMessage[][] = [
+  [
+    { role: 'system', content: 'You are a helpful assistant.' },
+    { role: 'user', content: 'Explain how a language model picks its next token, step by step, with an example.' },
+  ],
+  [
+    { role: 'system', content: 'You are a helpful assistant.' },
+    { role: 'user', content: 'Tell me a short story about a dragon who plays the word chain game 接龙.' },
+  ],
+  [{ role: 'user', content: 'What is the capital of France, and why is it famous?' }],
 ];
 
-/** (a) The floor: onnxruntime-node fed directly, greedy argmax, no library in between. */
-async function rawDecode(modelDir: string, dtype: ModelDtype, promptIds: number[]): Promise<number> {
-  const config = JSON.parse(await readFile(path.join(modelDir, 'config.json'), 'utf8')) as {
-    num_hidden_layers: number;
-    num_key_value_heads: number;
-    head_dim?: number;
-    hidden_size: number;
-    num_attention_heads: number;
-  };
-  const headDim = config.head_dim ?? config.hidden_size / config.num_attention_heads;
-  const session = await ort.InferenceSession.create(path.join(modelDir, onnxFilePath(dtype)), { executionProviders: ['cpu'] });
-  let past: Record<string, ort.Tensor> = {};
-  for (let i = 0; i < config.num_hidden_layers; i++) {
-    for (const kind of ['key', 'value']) {
-      past[`past_key_values.${i}.${kind}`] = new ort.Tensor('float32', new Float32Array(0), [1, config.num_key_value_heads, 0, headDim]);
+function promptIds(tokenizer: PreTrainedTokenizer, messages: ChatMessage[]): number[] {
+  const rendered = tokenizer.apply_chat_template(messages, { add_generation_prompt: true, tokenize: false }) as unknown as string;
+  return tokenizer.encode(rendered, { add_special_tokens: false });
+}
+
+/** A one-message conversation whose rendered prompt is exactly `count` tokens. */
+function exactPrompt(tokenizer: PreTrainedTokenizer, count: number): { messages: ChatMessage[]; ids: number[] } {
+  const words = 'the model reads the whole conversation then picks the next token one at a time and each token is a piece of a word'.split(' ');
+  let content = 'Please summarize this text.';
+  for (let i = 0; ; i++) {
+    const messages: ChatMessage[] = [{ role: 'user', content }];
+    const ids = promptIds(tokenizer, messages);
+    if (ids.length === count) return { messages, ids };
+    if (ids.length > count) {
+      // Overshot by a multi-token word: pad with one-token words instead.
+      content = content.slice(0, content.lastIndexOf(' '));
+      for (let j = 0; j < 64; j++) {
+        const padded: ChatMessage[] = [{ role: 'user', content: `${content}${' a'.repeat(j)}` }];
+        const paddedIds = promptIds(tokenizer, padded);
+        if (paddedIds.length === count) return { messages: padded, ids: paddedIds };
+      }
+      throw new Error(`bench: cannot build a prompt of exactly ${count} tokens`);
     }
+    content += ` ${words[i % words.length]}`;
   }
-  let fed = 0;
-  let next = promptIds;
-  let firstAt = 0;
-  for (let step = 0; step <= DECODE_TOKENS; step++) {
-    if (step === 1) firstAt = performance.now();
-    const total = fed + next.length;
-    const feeds: Record<string, ort.Tensor> = {
-      input_ids: new ort.Tensor('int64', BigInt64Array.from(next, BigInt), [1, next.length]),
-      attention_mask: new ort.Tensor('int64', new BigInt64Array(total).fill(1n), [1, total]),
-      ...past,
+}
+
+// ---- Side (a): raw onnxruntime-node ----------------------------------------------------------
+
+class RawSide {
+  private constructor(
+    private readonly session: ort.InferenceSession,
+    private readonly layers: number,
+    private readonly kvHeads: number,
+    private readonly headDim: number,
+  ) {}
+
+  static async create(modelDir: string, dtype: BenchDtype): Promise<RawSide> {
+    const config = JSON.parse(await readFile(path.join(modelDir, 'config.json'), 'utf8')) as {
+      num_hidden_layers: number;
+      num_key_value_heads: number;
+      head_dim?: number;
+      hidden_size: number;
+      num_attention_heads: number;
     };
-    if (session.inputNames.includes('position_ids')) {
-      feeds['position_ids'] = new ort.Tensor('int64', BigInt64Array.from(next, (_, i) => BigInt(fed + i)), [1, next.length]);
-    }
-    const out = await session.run(feeds);
-    const logits = out['logits']!;
-    const vocab = logits.dims.at(-1)!;
-    const data = logits.data as Float32Array;
-    let best = data.length - vocab;
-    for (let i = best + 1; i < data.length; i++) if (data[i]! > data[best]!) best = i;
-    const nextPast: Record<string, ort.Tensor> = {};
-    for (const name of Object.keys(past)) nextPast[name] = out[name.replace('past_key_values.', 'present.')]!;
-    past = nextPast;
-    fed = total;
-    next = [best - (data.length - vocab)];
+    const headDim = config.head_dim ?? config.hidden_size / config.num_attention_heads;
+    const session = await ort.InferenceSession.create(path.join(modelDir, onnxFilePath(dtype as ModelDtype)), { executionProviders: ['cpu'] });
+    return new RawSide(session, config.num_hidden_layers, config.num_key_value_heads, headDim);
   }
-  const seconds = (performance.now() - firstAt) / 1000;
-  await session.release();
-  return DECODE_TOKENS / seconds;
+
+  private emptyPast(): Record<string, ort.Tensor> {
+    const past: Record<string, ort.Tensor> = {};
+    for (let i = 0; i < this.layers; i++) {
+      for (const kind of ['key', 'value']) past[`past_key_values.${i}.${kind}`] = new ort.Tensor('float32', new Float32Array(0), [1, this.kvHeads, 0, this.headDim]);
+    }
+    return past;
+  }
+
+  /** Greedy: prefill `prompt`, then `tokens` more steps; ids and the time of each chosen token. */
+  async run(prompt: readonly number[], tokens: number): Promise<{ ids: number[]; times: number[]; prefillMs: number }> {
+    let past = this.emptyPast();
+    let fed = 0;
+    let next: readonly number[] = prompt;
+    const ids: number[] = [];
+    const times: number[] = [];
+    let prefillMs = 0;
+    for (let step = 0; step <= tokens; step++) {
+      const started = performance.now();
+      const total = fed + next.length;
+      const feeds: Record<string, ort.Tensor> = {
+        input_ids: new ort.Tensor('int64', BigInt64Array.from(next, BigInt), [1, next.length]),
+        attention_mask: new ort.Tensor('int64', new BigInt64Array(total).fill(1n), [1, total]),
+        ...past,
+      };
+      if (this.session.inputNames.includes('position_ids')) {
+        feeds['position_ids'] = new ort.Tensor('int64', BigInt64Array.from(next, (_, i) => BigInt(fed + i)), [1, next.length]);
+      }
+      if (this.session.inputNames.includes('num_logits_to_keep')) feeds['num_logits_to_keep'] = new ort.Tensor('int64', BigInt64Array.of(1n), []);
+      const out = await this.session.run(feeds);
+      const logits = out['logits']!;
+      const vocab = logits.dims.at(-1)!;
+      const data = logits.data as Float32Array;
+      const base = data.length - vocab;
+      let top = base;
+      for (let i = base + 1; i < data.length; i++) if (data[i]! > data[top]!) top = i;
+      const nextPast: Record<string, ort.Tensor> = {};
+      for (const name of Object.keys(past)) nextPast[name] = out[name.replace('past_key_values.', 'present.')]!;
+      past = nextPast;
+      fed = total;
+      ids.push(top - base);
+      times.push(performance.now());
+      if (step === 0) prefillMs = performance.now() - started;
+      next = [top - base];
+    }
+    return { ids, times, prefillMs };
+  }
+
+  async prefill(prompt: readonly number[]): Promise<number> {
+    const { prefillMs } = await this.run(prompt, 0);
+    return prompt.length / (prefillMs / 1000);
+  }
+
+  release(): Promise<void> {
+    return this.session.release();
+  }
 }
 
-/** (b) transformers.js generate(), greedy, timed from its first streamed token. */
-async function generateDecode(modelDir: string, dtype: ModelDtype): Promise<number> {
-  const tokenizer = await AutoTokenizer.from_pretrained(modelDir);
-  const model = await AutoModelForCausalLM.from_pretrained(modelDir, { dtype, device: 'cpu' });
-  const inputs = tokenizer.apply_chat_template(PROMPT, { add_generation_prompt: true, return_dict: true }) as Record<string, unknown>;
+// ---- Side (b): transformers.js generate() ----------------------------------------------------
+
+class GenerateSide {
+  private constructor(
+    private readonly model: Awaited<ReturnType<typeof AutoModelForCausalLM.from_pretrained>>,
+    private readonly tokenizer: PreTrainedTokenizer,
+  ) {}
+
+  static async create(modelDir: string, dtype: BenchDtype, tokenizer: PreTrainedTokenizer): Promise<GenerateSide> {
+    return new GenerateSide(await AutoModelForCausalLM.from_pretrained(modelDir, { dtype, device: 'cpu' }), tokenizer);
+  }
+
+  /** Greedy generate() of tokens + 1 new tokens; the streamer only records when each arrives. */
+  async run(messages: ChatMessage[], tokens: number): Promise<{ ids: number[]; times: number[] }> {
+    const inputs = this.tokenizer.apply_chat_template(messages, { add_generation_prompt: true, return_dict: true }) as Record<string, unknown>;
+    const times: number[] = [];
+    const ids: number[] = [];
+    let prompt = true;
+    // transformers.js calls put() with the prompt first, then with each step's new ids.
+    const streamer = {
+      put(value: bigint[][]) {
+        if (prompt) {
+          prompt = false;
+          return;
+        }
+        times.push(performance.now());
+        ids.push(Number(value[0]![0]));
+      },
+      end() {},
+    };
+    await this.model.generate({ ...inputs, max_new_tokens: tokens + 1, do_sample: false, streamer } as Parameters<typeof this.model.generate>[0]);
+    return { ids, times };
+  }
+
+  dispose(): Promise<unknown> {
+    return this.model.dispose();
+  }
+}
+
+// ---- Side (c): our model host ----------------------------------------------------------------
+
+const greedy = (maxNewTokens: number): SamplingParams => ({ temperature: 0, topK: 0, topP: 1, minP: 0, repetitionPenalty: 1, maxNewTokens });
+
+async function hostRun(client: ModelHostClient, messages: ChatMessage[], tokens: number, reuseCache = false): Promise<{ ids: number[]; times: number[]; stats: GenerationStats }> {
   const times: number[] = [];
-  const streamer = new TextStreamer(tokenizer, { skip_prompt: true, callback_function: () => undefined, token_callback_function: () => times.push(performance.now()) });
-  await model.generate({ ...inputs, max_new_tokens: DECODE_TOKENS + 1, min_new_tokens: DECODE_TOKENS + 1, do_sample: false, streamer });
-  await model.dispose();
-  return (times.length - 1) / ((times.at(-1)! - times[0]!) / 1000);
+  const ids: number[] = [];
+  const stats = await client.generate({
+    messages,
+    params: greedy(tokens + 1),
+    reuseCache,
+    onToken: (t) => {
+      times.push(performance.now());
+      ids.push(t.tokenId);
+    },
+  }).done;
+  return { ids, times, stats };
 }
 
-const greedy: SamplingParams = { temperature: 0, topK: 0, topP: 1, minP: 0, repetitionPenalty: 1, maxNewTokens: DECODE_TOKENS + 1 };
-
-/** (c) Our host in its own process, timed in this process from the first token event to the last. */
-async function hostDecode(client: ModelHostClient): Promise<{ tokS: number; tokens: number }> {
-  const times: number[] = [];
-  await client.generate({ messages: PROMPT, params: greedy, reuseCache: false, onToken: () => times.push(performance.now()) }).done;
-  return { tokS: (times.length - 1) / ((times.at(-1)! - times[0]!) / 1000), tokens: times.length };
+/** Decode tok/s from the times of N + 1 generated tokens; throws when a side stopped short. */
+function decodeRate(side: string, run: { times: number[] }, tokens: number): number {
+  if (run.times.length !== tokens + 1) throw new Error(`bench: ${side} produced ${run.times.length} tokens, not ${tokens + 1} (EOS?): this run does not count`);
+  return tokens / ((run.times.at(-1)! - run.times[0]!) / 1000);
 }
 
-async function ttftOverTurns(client: ModelHostClient, reuseCache: boolean): Promise<{ turn1: number; turn10: number; cached10: number; prompt10: number }> {
+async function ttftOverTurns(client: ModelHostClient): Promise<{ turn1: number; turn10: number; cached10: number; prompt10: number }> {
   const messages: ChatMessage[] = [{ role: 'system', content: 'You are a helpful assistant.' }];
-  let turn1 = 0;
-  let turn10 = 0;
-  let cached10 = 0;
-  let prompt10 = 0;
+  const out = { turn1: 0, turn10: 0, cached10: 0, prompt10: 0 };
   for (let turn = 1; turn <= TURNS; turn++) {
     messages.push({ role: 'user', content: `Question ${turn}: tell me one more fact about dragons and about 接龙, the word chain game.` });
     let text = '';
     // Turn 1 always starts cold: otherwise it would reuse the previous series' cache.
-    const stats = await client.generate({ messages, params: { ...greedy, maxNewTokens: 24 }, reuseCache: reuseCache && turn > 1, onToken: (t) => (text += t.text) }).done;
+    const stats = await client.generate({ messages, params: greedy(24), reuseCache: turn > 1, onToken: (t) => (text += t.text) }).done;
     messages.push({ role: 'assistant', content: text });
-    if (turn === 1) turn1 = stats.timeToFirstTokenMs;
-    if (turn === TURNS) {
-      turn10 = stats.timeToFirstTokenMs;
-      cached10 = stats.cachedTokens;
-      prompt10 = stats.promptTokens;
-    }
+    if (turn === 1) out.turn1 = stats.timeToFirstTokenMs;
+    if (turn === TURNS) Object.assign(out, { turn10: stats.timeToFirstTokenMs, cached10: stats.cachedTokens, prompt10: stats.promptTokens });
   }
-  return { turn1, turn10, cached10, prompt10 };
+  return out;
 }
 
 /**
@@ -154,93 +333,313 @@ async function bundledHostEntry(): Promise<string> {
   return outfile;
 }
 
-async function main(): Promise<void> {
-  const cpu = os.cpus()[0]?.model ?? 'unknown';
-  console.log(JSON.stringify({ machine: { cpu, cores: os.cpus().length, memoryGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version, platform: `${process.platform}-${process.arch}` } }));
-  const spawnHost = nodeHostSpawner({ entry: await bundledHostEntry() });
-  for (const dtype of dtypes) {
-    const modelDir = await ensureModel(dtype);
-    const tokenizer = await AutoTokenizer.from_pretrained(modelDir);
-    const rendered = tokenizer.apply_chat_template(PROMPT, { add_generation_prompt: true, tokenize: false }) as unknown as string;
-    const promptIds = tokenizer.encode(rendered, { add_special_tokens: false });
+async function procStatus(pid: number): Promise<{ rss: number; hwm: number }> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
+  const kb = (key: string): number => Number(new RegExp(`${key}:\\s+(\\d+) kB`).exec(status)?.[1] ?? NaN) * 1024;
+  return { rss: kb('VmRSS'), hwm: kb('VmHWM') };
+}
+const mib = (bytes: number): number => Math.round(bytes / 2 ** 20);
 
-    const client = new ModelHostClient(spawnHost);
-    const info = await client.load({ modelDir, dtype });
-    await hostDecode(client); // warm-up: first runs allocate
+// ---- llama.cpp -------------------------------------------------------------------------------
 
-    // Interleave the three so drift on a noisy machine hits them alike.
-    const raw: number[] = [];
-    const gen: number[] = [];
-    const host: number[] = [];
-    for (let round = 0; round < ROUNDS; round++) {
-      raw.push(await rawDecode(modelDir, dtype, promptIds));
-      gen.push(await generateDecode(modelDir, dtype));
-      host.push((await hostDecode(client)).tokS);
+interface LlamaFigures {
+  decode: { median: number; best: number; threads: number; rounds: number[]; source: string; byThreads: Record<string, number> };
+  prefill?: { median: number; best: number; threads: number; rounds: number[]; source: string; byThreads: Record<string, number> };
+}
+
+function fastest(results: BenchResult[], source: string): LlamaFigures['decode'] {
+  const byThreads = Object.fromEntries(results.map((r) => [String(r.threads), round2(median(r.samplesTs))]));
+  const winner = results.reduce((a, b) => (median(b.samplesTs) > median(a.samplesTs) ? b : a));
+  return { median: median(winner.samplesTs), best: best(winner.samplesTs), threads: winner.threads, rounds: winner.samplesTs.map(round2), source, byThreads };
+}
+
+async function prebuiltSide(llama: LlamaCpp, model: string, prompt: number[], prefill: number[]): Promise<{ decode: number[]; prefill: number[] }> {
+  const args = { nodeLlamaCppDir: llama.nodeLlamaCppDir, model, threads: 1, promptIds: prompt, decodeTokens: DECODE_TOKENS, prefillIds: prefill, rounds: ROUNDS };
+  const script = path.join(ROOT, 'scripts', 'bench', 'llamacpp', 'prebuilt-side.ts');
+  const child = fork(script, [JSON.stringify(args)], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+  if (code !== 0) throw new Error(`prebuilt side exited ${code}`);
+  return JSON.parse(out.trim().split('\n').at(-1)!) as { decode: number[]; prefill: number[] };
+}
+
+async function llamaCppFigures(llama: LlamaCpp, gguf: string, prompt: number[], prefill: number[]): Promise<LlamaFigures> {
+  let figures: LlamaFigures | undefined;
+  if (llama.benchBin) {
+    const decode = await llamaBench(llama.benchBin, gguf, { prompt: 0, gen: DECODE_TOKENS, depth: prompt.length, reps: ROUNDS, threads: [1, 2] });
+    figures = { decode: fastest(decode, 'llama-bench (built)') };
+    if (PREFILL_TOKENS > 0) {
+      try {
+        const pp = await llamaBench(llama.benchBin, gguf, { prompt: PREFILL_TOKENS, gen: 0, depth: 0, reps: ROUNDS, threads: [1, 2] });
+        figures.prefill = fastest(pp, 'llama-bench (built)');
+      } catch (error) {
+        // The AMX build crashed in quantized prompt processing at batch > 1: take the prebuilt binary's prefill then.
+        progress(`llama-bench prefill failed (${error instanceof Error ? error.message.slice(0, 200) : String(error)}): prebuilt binary's prefill instead`);
+        const pre = await prebuiltSide(llama, gguf, prompt, prefill);
+        figures.prefill = { ...stats(pre.prefill), rounds: pre.prefill.map(round2), threads: 1, source: 'node-llama-cpp prebuilt, 1 thread (llama-bench prefill crashed)', byThreads: {} };
+      }
     }
-    const best = (xs: number[]) => Math.max(...xs);
-    print('decode_tok_s_raw', best(raw), { dtype });
-    print('decode_tok_s_generate', best(gen), { dtype });
-    print('decode_tok_s_host', best(host), { dtype });
-    print('decode_ratio_host_vs_raw', best(host) / best(raw), { dtype });
-    print('decode_ratio_host_vs_generate', best(host) / best(gen), { dtype });
-
-    // TTFT of one turn is a single short measurement: take the median over rounds.
-    const reuse = medianSeries(await repeat(() => ttftOverTurns(client, true)));
-    const noReuse = medianSeries(await repeat(() => ttftOverTurns(client, false)));
-    print('ttft_ratio_turn10_vs_turn1_reuse', reuse.turn10 / reuse.turn1, { dtype, turn1_ms: reuse.turn1, turn10_ms: reuse.turn10, turn10_prompt_tokens: reuse.prompt10, turn10_cached_tokens: reuse.cached10 });
-    print('ttft_ratio_turn10_vs_turn1_noreuse', noReuse.turn10 / noReuse.turn1, { dtype, turn1_ms: noReuse.turn1, turn10_ms: noReuse.turn10, turn10_prompt_tokens: noReuse.prompt10 });
-
-    const rss = await hostRss(client.pid!);
-    const idle = await idleHostRss(spawnHost);
-    print('rss_ratio_host_vs_model_file', rss / info.modelFileBytes, {
-      dtype,
-      host_peak_rss_mib: Math.round(rss / 2 ** 20),
-      model_file_mib: Math.round(info.modelFileBytes / 2 ** 20),
-      // What the host costs with no model loaded (Node, transformers.js, onnxruntime, sharp):
-      host_without_model_rss_mib: Math.round(idle / 2 ** 20),
-      model_only_ratio: Number(((rss - idle) / info.modelFileBytes).toFixed(4)),
-    });
-    client.stop();
   }
+  if (!figures || ALSO_PREBUILT) {
+    const pre = await prebuiltSide(llama, gguf, prompt, PREFILL_TOKENS > 0 ? prefill : []);
+    const source = 'node-llama-cpp prebuilt, 1 thread';
+    const prebuilt: LlamaFigures = {
+      decode: { ...stats(pre.decode), rounds: pre.decode.map(round2), threads: 1, source, byThreads: {} },
+      ...(pre.prefill.length ? { prefill: { ...stats(pre.prefill), rounds: pre.prefill.map(round2), threads: 1, source, byThreads: {} } } : {}),
+    };
+    if (!figures) return prebuilt;
+    print('decode_tok_s', prebuilt.decode.median, { side: 'llamacpp_prebuilt', best: round2(prebuilt.decode.best), rounds: prebuilt.decode.rounds, threads: 1 });
+    if (prebuilt.prefill) print('prefill_tok_s', prebuilt.prefill.median, { side: 'llamacpp_prebuilt', best: round2(prebuilt.prefill.best), rounds: prebuilt.prefill.rounds, threads: 1 });
+  }
+  return figures;
 }
 
-async function repeat<T>(fn: () => Promise<T>): Promise<T[]> {
-  const out: T[] = [];
-  for (let i = 0; i < ROUNDS; i++) out.push(await fn());
-  return out;
+async function ensureGguf(model: BenchModel, type: GgufTensorType): Promise<string> {
+  const file = path.join(MODELS_DIR, `${model.name}-${type}.gguf`);
+  if (!existsSync(file)) {
+    const started = performance.now();
+    await model.gguf(type, file);
+    progress(`wrote ${file} in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  }
+  return file;
 }
 
-function median(xs: number[]): number {
-  const sorted = [...xs].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+async function ensureOnnx(model: BenchModel, dtype: BenchDtype): Promise<string> {
+  const dir = path.join(MODELS_DIR, model.name);
+  if (!existsSync(path.join(dir, onnxFilePath(dtype as ModelDtype)))) {
+    const started = performance.now();
+    // All dtypes at once: make:model removes the files of dtypes it was not asked for.
+    await model.make(model.dtypes, dir);
+    progress(`generated ${dir} in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  }
+  return dir;
 }
 
-function medianSeries(runs: Awaited<ReturnType<typeof ttftOverTurns>>[]): Awaited<ReturnType<typeof ttftOverTurns>> {
-  return {
-    turn1: median(runs.map((r) => r.turn1)),
-    turn10: median(runs.map((r) => r.turn10)),
-    cached10: median(runs.map((r) => r.cached10)),
-    prompt10: median(runs.map((r) => r.prompt10)),
-  };
+/** The GGUF file holds the ONNX file's model: greedy ids from llama.cpp (F32, F32 KV cache) equal onnxruntime's (fp32). */
+async function greedyCheck(llama: LlamaCpp, label: string, modelDir: string, gguf: string, prompt: number[]): Promise<void> {
+  if (!llama.greedyBin) return;
+  const raw = await RawSide.create(modelDir, 'fp32');
+  const onnx = (await raw.run(prompt, GREEDY_CHECK_TOKENS - 1)).ids;
+  await raw.release();
+  const cpp = await llamaGreedy(llama.greedyBin, gguf, prompt, GREEDY_CHECK_TOKENS);
+  let same = 0;
+  while (same < onnx.length && onnx[same] === cpp[same]) same++;
+  print('greedy_ids_equal_llamacpp_f32', same === GREEDY_CHECK_TOKENS ? 1 : 0, { model: label, dtype: 'fp32', gguf: 'F32', kv_cache: 'f32', equal_prefix: same, of: GREEDY_CHECK_TOKENS, onnx: onnx.slice(0, 12), llamacpp: cpp.slice(0, 12) });
 }
 
-/** RSS of a fresh host that has loaded nothing. */
-async function idleHostRss(spawnHost: ReturnType<typeof nodeHostSpawner>): Promise<number> {
+// ---- One model, one dtype --------------------------------------------------------------------
+
+async function benchOne(model: BenchModel, dtype: BenchDtype, spawnHost: ReturnType<typeof nodeHostSpawner>, llama: LlamaCpp | undefined): Promise<void> {
+  const label = { model: model.name, dtype };
+  const modelDir = await ensureOnnx(model, dtype);
+  const gguf = llama ? await ensureGguf(model, GGUF_TYPE[dtype]) : undefined;
+  const tokenizer = await AutoTokenizer.from_pretrained(modelDir);
+  const long = PREFILL_TOKENS > 0 ? exactPrompt(tokenizer, PREFILL_TOKENS) : undefined;
+
+  progress(`${model.name} ${dtype}: loading the three sides`);
+  const client = new ModelHostClient(spawnHost);
+  const info = await client.load({ modelDir, dtype: dtype as ModelDtype });
+  const raw = await RawSide.create(modelDir, dtype);
+  const gen = await GenerateSide.create(modelDir, dtype, tokenizer);
+
+  // A prompt whose greedy answer has no EOS within N + 1 tokens (the host stops at EOS).
+  let messages: ChatMessage[] | undefined;
+  let ids: number[] = [];
+  let rawWarm: Awaited<ReturnType<RawSide['run']>> | undefined;
+  for (const candidate of DECODE_PROMPTS) {
+    ids = promptIds(tokenizer, candidate);
+    rawWarm = await raw.run(ids, DECODE_TOKENS); // doubles as the raw side's warm-up
+    if (!rawWarm.ids.includes(2)) {
+      messages = candidate;
+      break;
+    }
+  }
+  if (!messages || !rawWarm) throw new Error(`bench: every prompt's greedy answer hits EOS within ${DECODE_TOKENS + 1} tokens`);
+  const hostWarm = await hostRun(client, messages, DECODE_TOKENS);
+  const genWarm = await gen.run(messages, DECODE_TOKENS);
+  if (hostWarm.stats.promptTokens !== ids.length) throw new Error(`bench: the host's prompt has ${hostWarm.stats.promptTokens} tokens, the others ${ids.length}`);
+  const agree = (a: number[], b: number[]) => a.findIndex((x, i) => x !== b[i]);
+  progress(`${model.name} ${dtype}: prompt ${ids.length} tokens; greedy ids host vs raw first differ at ${agree(hostWarm.ids, rawWarm.ids)}, generate vs raw at ${agree(genWarm.ids, rawWarm.ids)} (-1: never)`);
+
+  const rates = { raw: [] as number[], generate: [] as number[], host: [] as number[] };
+  for (let r = 0; r < ROUNDS; r++) {
+    rates.raw.push(decodeRate('raw', await raw.run(ids, DECODE_TOKENS), DECODE_TOKENS));
+    rates.generate.push(decodeRate('generate()', await gen.run(messages, DECODE_TOKENS), DECODE_TOKENS));
+    rates.host.push(decodeRate('host', await hostRun(client, messages, DECODE_TOKENS), DECODE_TOKENS));
+    progress(`${model.name} ${dtype}: round ${r + 1}/${ROUNDS} raw ${rates.raw.at(-1)!.toFixed(1)} generate ${rates.generate.at(-1)!.toFixed(1)} host ${rates.host.at(-1)!.toFixed(1)} tok/s`);
+  }
+  await gen.dispose();
+
+  const prefill = { raw: [] as number[], host: [] as number[] };
+  if (long) {
+    await raw.prefill(long.ids); // warm-up at this length
+    await hostRun(client, long.messages, 0);
+    for (let r = 0; r < ROUNDS; r++) {
+      prefill.raw.push(await raw.prefill(long.ids));
+      const run = await hostRun(client, long.messages, 0);
+      if (run.stats.promptTokens !== long.ids.length) throw new Error(`bench: host prefill prompt has ${run.stats.promptTokens} tokens, not ${long.ids.length}`);
+      prefill.host.push(run.stats.promptTokens / (run.stats.prefillMs / 1000));
+    }
+  }
+  await raw.release();
+
+  const common = { ...label, decode_tokens: DECODE_TOKENS, prompt_tokens: ids.length, rounds_n: ROUNDS };
+  for (const side of ['raw', 'generate', 'host'] as const) {
+    const s = stats(rates[side]);
+    print('decode_tok_s', s.median, { ...common, side, best: round2(s.best), rounds: s.rounds });
+  }
+  const ratio = (a: readonly number[], b: readonly number[]) => ({ value: median(a) / median(b), best_ratio: round4(best(a) / best(b)) });
+  const hr = ratio(rates.host, rates.raw);
+  print('decode_ratio_host_vs_raw', hr.value, { ...common, best_ratio: hr.best_ratio, goal: '>= 0.97' });
+  const hg = ratio(rates.host, rates.generate);
+  print('decode_ratio_host_vs_generate', hg.value, { ...common, best_ratio: hg.best_ratio, goal: '>= 1.10' });
+  if (long) {
+    for (const side of ['raw', 'host'] as const) {
+      const s = stats(prefill[side]);
+      print('prefill_tok_s', s.median, { ...label, side, prompt_tokens: long.ids.length, best: round2(s.best), rounds: s.rounds });
+    }
+  }
+
+  if (llama && gguf) {
+    progress(`${model.name} ${dtype}: llama.cpp on ${path.basename(gguf)}`);
+    const ll = await llamaCppFigures(llama, gguf, ids, long?.ids ?? []);
+    const llLabel = { ...label, llamacpp_type: GGUF_TYPE[dtype], llamacpp_source: ll.decode.source, llamacpp_threads: ll.decode.threads };
+    print('decode_tok_s', ll.decode.median, { ...common, side: 'llamacpp', best: round2(ll.decode.best), rounds: ll.decode.rounds, threads: ll.decode.threads, by_threads: ll.decode.byThreads, source: ll.decode.source, gguf_type: GGUF_TYPE[dtype], gguf_weights: model.ggufNote });
+    print('decode_ratio_host_vs_llamacpp', median(rates.host) / ll.decode.median, { ...common, ...llLabel, best_ratio: round4(best(rates.host) / ll.decode.best), goal: '>= 0.8' });
+    if (ll.prefill && long) {
+      print('prefill_tok_s', ll.prefill.median, { ...label, side: 'llamacpp', prompt_tokens: long.ids.length, best: round2(ll.prefill.best), rounds: ll.prefill.rounds, threads: ll.prefill.threads, by_threads: ll.prefill.byThreads, source: ll.prefill.source });
+      print('prefill_ratio_host_vs_llamacpp', median(prefill.host) / ll.prefill.median, {
+        ...label,
+        llamacpp_type: GGUF_TYPE[dtype],
+        llamacpp_source: ll.prefill.source,
+        llamacpp_threads: ll.prefill.threads,
+        prompt_tokens: long.ids.length,
+        best_ratio: round4(best(prefill.host) / ll.prefill.best),
+        goal: '>= 0.8',
+      });
+    }
+  }
+
+  if (TTFT_ROUNDS > 0) {
+    progress(`${model.name} ${dtype}: TTFT over ${TURNS} turns`);
+    const runs = [];
+    for (let r = 0; r < TTFT_ROUNDS; r++) runs.push(await ttftOverTurns(client));
+    const t1 = median(runs.map((r) => r.turn1));
+    const t10 = median(runs.map((r) => r.turn10));
+    print('ttft_ratio_turn10_vs_turn1_reuse', t10 / t1, {
+      ...label,
+      turn1_ms: round2(t1),
+      turn10_ms: round2(t10),
+      turn10_prompt_tokens: median(runs.map((r) => r.prompt10)),
+      turn10_cached_tokens: median(runs.map((r) => r.cached10)),
+      rounds_n: TTFT_ROUNDS,
+      goal: '<= 1.3',
+    });
+  }
+  client.stop();
+
+  if (RSS_ANSWERS > 0) await memorySeries(model, dtype, modelDir, spawnHost, messages, long?.messages, info.modelFileBytes);
+}
+
+/** A fresh host: RSS before loading (its fixed cost), after load, after one answer, after RSS_ANSWERS answers. */
+async function memorySeries(
+  model: BenchModel,
+  dtype: BenchDtype,
+  modelDir: string,
+  spawnHost: ReturnType<typeof nodeHostSpawner>,
+  messages: ChatMessage[],
+  longMessages: ChatMessage[] | undefined,
+  modelFileBytes: number,
+): Promise<void> {
+  progress(`${model.name} ${dtype}: memory over ${RSS_ANSWERS} answers`);
   const client = new ModelHostClient(spawnHost);
   const pid = await client.start();
-  // Loading nothing still imports transformers.js and onnxruntime: the host does that at start.
   await new Promise((resolve) => setTimeout(resolve, 500));
-  const rss = await hostRss(pid);
+  const idle = await procStatus(pid);
+  await client.load({ modelDir, dtype: dtype as ModelDtype });
+  const loaded = await procStatus(pid);
+  const answer = async (i: number): Promise<void> => {
+    // Every 10th answer follows the long prompt, so prefill-sized buffers are part of the series.
+    await hostRun(client, longMessages && i % 10 === 9 ? longMessages : messages, 31);
+  };
+  await answer(0);
+  const one = await procStatus(pid);
+  for (let i = 1; i < RSS_ANSWERS; i++) await answer(i);
+  const many = await procStatus(pid);
   client.stop();
-  return rss;
+  const file = (await stat(path.join(modelDir, onnxFilePath(dtype as ModelDtype)))).size;
+  const fileBytes = modelFileBytes || file;
+  print('rss_ratio_host_vs_model_file', many.hwm / fileBytes, {
+    model: model.name,
+    dtype,
+    model_file_mib: mib(fileBytes),
+    host_before_load_rss_mib: mib(idle.rss),
+    after_load_rss_mib: mib(loaded.rss),
+    after_1_answer_rss_mib: mib(one.rss),
+    [`after_${RSS_ANSWERS}_answers_rss_mib`]: mib(many.rss),
+    peak_rss_mib: mib(many.hwm),
+    ratio_after_load: round4(loaded.rss / fileBytes),
+    ratio_after_1: round4(one.rss / fileBytes),
+    [`ratio_after_${RSS_ANSWERS}`]: round4(many.rss / fileBytes),
+    goal: '<= 1.3',
+  });
+  print('rss_ratio_host_vs_model_file_without_fixed_cost', (many.hwm - idle.rss) / fileBytes, {
+    model: model.name,
+    dtype,
+    host_before_load_rss_mib: mib(idle.rss),
+    ratio_after_load: round4((loaded.rss - idle.rss) / fileBytes),
+    ratio_after_1: round4((one.rss - idle.rss) / fileBytes),
+    [`ratio_after_${RSS_ANSWERS}`]: round4((many.rss - idle.rss) / fileBytes),
+    goal: '<= 1.3',
+  });
 }
 
-/** Peak resident memory of the host process so far (VmHWM), falling back to its current RSS. */
-async function hostRss(pid: number): Promise<number> {
-  const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
-  const match = /VmHWM:\s+(\d+) kB/.exec(status) ?? /VmRSS:\s+(\d+) kB/.exec(status);
-  return match ? Number(match[1]) * 1024 : NaN;
+async function main(): Promise<void> {
+  const started = performance.now();
+  let llama: LlamaCpp | undefined;
+  if (!SKIP_LLAMACPP) llama = await ensureLlamaCpp();
+  printMachineLine({
+    bench: { rounds: ROUNDS, decode_tokens: DECODE_TOKENS, prefill_tokens: PREFILL_TOKENS, rss_answers: RSS_ANSWERS, models: MODELS, dtypes: DTYPES },
+    ...(llama
+      ? {
+          llama_cpp: {
+            source: llama.source,
+            node_llama_cpp: llama.nodeLlamaCppVersion,
+            release: llama.llamaCppRelease,
+            commit: llama.commit,
+            cmake_flags: llama.cmakeFlags.join(' '),
+            ...(llama.buildSeconds !== undefined ? { build_seconds: Math.round(llama.buildSeconds) } : {}),
+            ...(llama.note ? { note: llama.note } : {}),
+          },
+        }
+      : { llama_cpp: 'skipped (BENCH_SKIP_LLAMACPP=1)' }),
+  });
+  const spawnHost = nodeHostSpawner({ entry: await bundledHostEntry() });
+
+  for (const name of MODELS) {
+    const model = BENCH_MODELS[name];
+    if (!model) throw new Error(`bench: unknown model "${name}" (expected ${Object.keys(BENCH_MODELS).join(', ')})`);
+    if (llama?.greedyBin && model.name === 'smollm2' && DTYPES.includes('fp32')) {
+      const dir = await ensureOnnx(model, 'fp32');
+      const tokenizer = await AutoTokenizer.from_pretrained(dir);
+      await greedyCheck(llama, model.name, dir, await ensureGguf(model, 'F32'), promptIds(tokenizer, DECODE_PROMPTS[0]!));
+    }
+    if (llama?.greedyBin && model.name === 'qwen2.5-0.5b') {
+      // The qwen2 conversion (q/k/v biases, no q/k permutation) checked on the mirror's tiny size, which has an fp32 file.
+      const dir = path.join(MODELS_DIR, 'qwen2.5-tiny');
+      if (!existsSync(path.join(dir, 'onnx', 'model.onnx'))) await makeMirror({ catalogId: 'qwen2.5-0.5b-instruct', dtype: 'fp32', outDir: dir });
+      const file = path.join(MODELS_DIR, 'qwen2.5-tiny-F32.gguf');
+      if (!existsSync(file)) await writeGgufModel({ mirror: 'qwen2.5-0.5b-instruct', type: 'F32', outFile: file });
+      const tokenizer = await AutoTokenizer.from_pretrained(dir);
+      await greedyCheck(llama, 'qwen2.5-0.5b (tiny mirror)', dir, file, promptIds(tokenizer, DECODE_PROMPTS[0]!));
+    }
+    for (const dtype of DTYPES) {
+      if (!model.dtypes.includes(dtype)) continue;
+      await benchOne(model, dtype, spawnHost, llama);
+    }
+  }
+  console.log(JSON.stringify({ done: { minutes: round2((performance.now() - started) / 60000), load_average_end: os.loadavg().map(round2) } }));
 }
 
 main().catch((error: unknown) => {
