@@ -33,7 +33,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AutoModelForCausalLM, AutoTokenizer, env, type PreTrainedTokenizer } from '@huggingface/transformers';
-import { build } from 'esbuild';
 import * as ort from 'onnxruntime-node';
 import type { ChatMessage, GenerationStats, ModelDtype, SamplingParams } from '../../electron/shared/model-host-protocol.ts';
 import { onnxFilePath } from '../../electron/shared/model-layout.ts';
@@ -43,6 +42,7 @@ import { writeGgufModel, type GgufTensorType } from '../make-model/gguf.ts';
 import { makeModel } from '../make-model/make-model.ts';
 import { makeMirror } from '../make-model/mirrors.ts';
 import { ensureLlamaCpp, llamaBench, llamaGreedy, type BenchResult, type LlamaCpp } from './llamacpp/llamacpp.ts';
+import { bundledHostEntry } from './host-bundle.ts';
 import { printMachineLine } from './machine.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -312,25 +312,6 @@ async function ttftOverTurns(client: ModelHostClient): Promise<{ turn1: number; 
     if (turn === TURNS) Object.assign(out, { turn10: stats.timeToFirstTokenMs, cached10: stats.cachedTokens, prompt10: stats.promptTokens });
   }
   return out;
-}
-
-/**
- * The host as the app ships it: bundled JavaScript, not TypeScript through tsx (whose
- * compiler alone adds ~170 MiB to the process and would distort the memory figure).
- */
-async function bundledHostEntry(): Promise<string> {
-  const outfile = path.join(ROOT, '.models', 'bench-model-host.cjs');
-  await build({
-    entryPoints: [path.join(ROOT, 'electron/model-host/main.ts')],
-    bundle: true,
-    platform: 'node',
-    format: 'cjs',
-    target: 'node20',
-    outfile,
-    external: ['@huggingface/transformers', 'onnxruntime-node', 'sharp'],
-    logLevel: 'error',
-  });
-  return outfile;
 }
 
 async function procStatus(pid: number): Promise<{ rss: number; hwm: number }> {

@@ -518,8 +518,8 @@ function tokenizerMetadata(arch: Architecture): Array<[string, GgufValue]> {
   const types = tokenizer.vocab.map((_, id) => (id < SPECIAL_TOKENS.length ? 3 : 1));
   return [
     ['tokenizer.ggml.model', str('gpt2')],
-    // Our pre-tokenizer is GPT-2's ByteLevel regex: llama.cpp's "gpt2" pre-type uses that regex.
-    ['tokenizer.ggml.pre', str('gpt2')],
+    // Our pre-tokenizer is GPT-2's ByteLevel regex: llama.cpp's "gpt-2" pre-type (LLAMA_VOCAB_PRE_TYPE_GPT2) splits by it.
+    ['tokenizer.ggml.pre', str('gpt-2')],
     ['tokenizer.ggml.tokens', { type: 'string[]', value: tokenizer.vocab }],
     ['tokenizer.ggml.token_type', { type: 'i32[]', value: types }],
     ['tokenizer.ggml.merges', { type: 'string[]', value: merges }],
