@@ -4,10 +4,11 @@ import { MODEL_DTYPES, type ModelDtype } from './graph.ts';
 import { isPresetName, PRESET_NAMES } from './presets.ts';
 import type { MakeModelOptions } from './make-model.ts';
 import { FAMILY_DTYPES, MIRROR_SPECS, type FamilyDtype, type MakeMirrorOptions } from './mirrors.ts';
+import { GGUF_TENSOR_TYPES, type GgufTensorType } from './gguf.ts';
 
-export const USAGE = `Usage: npm run make:model -- --preset ${PRESET_NAMES.join('|')} [--dtype fp32|q8|q4|all] [--seed N] --out DIR
+export const USAGE = `Usage: npm run make:model -- --preset ${PRESET_NAMES.join('|')} [--dtype fp32|q8|q4|all] [--seed N] [--gguf T[,T...]] --out DIR
        npm run make:model -- --mirror ID [--dtype D[,D...]|all] [--full-size] [--seed N]
-                             [--external-data-chunks N] [--num-logits-to-keep] --out DIR
+                             [--external-data-chunks N] [--num-logits-to-keep] [--gguf T[,T...]] --out DIR
 
 Writes a Llama-architecture ONNX model with seeded random weights, its byte-level BPE
 tokenizer (ChatML) and configs, in the folder layout transformers.js loads offline.
@@ -27,12 +28,18 @@ ONNX graph style, file names and config.json as the real export; tiny unless --f
   --full-size               the real model's dimensions (slow, GBs) instead of tiny ones
   --external-data-chunks N  split each external-data file into about N chunks
                             (<file>.onnx_data, <file>.onnx_data_1, ...)
-  --num-logits-to-keep      add the optional int64 num_logits_to_keep input`;
+  --num-logits-to-keep      add the optional int64 num_logits_to_keep input
+
+--gguf also writes the same weights as GGUF for llama.cpp (<out>/model-<T>.gguf), T one of
+${GGUF_TENSOR_TYPES.join(', ')} or "all"; presets and the llama/qwen2 mirrors (gguf.ts).`;
 
 /** A mistake in the arguments: cli.ts prints it with the usage and exits with status 2. */
 export class UsageError extends Error {}
 
-export type CliCommand = { kind: 'help' } | { kind: 'make'; options: MakeModelOptions } | { kind: 'mirror'; options: MakeMirrorOptions };
+export type CliCommand =
+  | { kind: 'help' }
+  | { kind: 'make'; options: MakeModelOptions; gguf?: GgufTensorType[] }
+  | { kind: 'mirror'; options: MakeMirrorOptions; gguf?: GgufTensorType[] };
 
 export function parseCliArgs(argv: readonly string[]): CliCommand {
   let parsed;
@@ -48,6 +55,7 @@ export function parseCliArgs(argv: readonly string[]): CliCommand {
         dtype: { type: 'string' },
         seed: { type: 'string' },
         out: { type: 'string' },
+        gguf: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -58,7 +66,8 @@ export function parseCliArgs(argv: readonly string[]): CliCommand {
   }
   const { values } = parsed;
   if (values.help) return { kind: 'help' };
-  if (values.mirror !== undefined) return parseMirrorArgs(values);
+  const gguf = parseGguf(values.gguf);
+  if (values.mirror !== undefined) return { ...parseMirrorArgs(values), ...(gguf ? { gguf } : {}) } as CliCommand;
   for (const flag of ['full-size', 'external-data-chunks', 'num-logits-to-keep'] as const) {
     if (values[flag] !== undefined) throw new UsageError(`--${flag} goes with --mirror`);
   }
@@ -78,7 +87,17 @@ export function parseCliArgs(argv: readonly string[]): CliCommand {
     }
   }
 
-  return { kind: 'make', options: { preset: values.preset, dtype, seed: parseSeed(values.seed), outDir: values.out } };
+  return { kind: 'make', options: { preset: values.preset, dtype, seed: parseSeed(values.seed), outDir: values.out }, ...(gguf ? { gguf } : {}) };
+}
+
+function parseGguf(value: string | undefined): GgufTensorType[] | undefined {
+  if (value === undefined) return undefined;
+  if (value === 'all') return [...GGUF_TENSOR_TYPES];
+  return value.split(',').map((part) => {
+    const type = part.trim();
+    if (!(GGUF_TENSOR_TYPES as readonly string[]).includes(type)) throw new UsageError(`unknown GGUF type "${type}" (expected ${GGUF_TENSOR_TYPES.join(', ')} or all)`);
+    return type as GgufTensorType;
+  });
 }
 
 function parseSeed(value: string | undefined): number {

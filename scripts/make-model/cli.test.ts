@@ -26,6 +26,12 @@ describe('parseCliArgs', () => {
     expect(parseCliArgs(['--help'])).toEqual({ kind: 'help' });
   });
 
+  it('reads --gguf: GGUF types beside the ONNX files', () => {
+    expect(parseCliArgs(['--preset', 'smollm2', '--gguf', 'Q8_0,Q4_0', '--out', 'x'])).toMatchObject({ kind: 'make', gguf: ['Q8_0', 'Q4_0'] });
+    expect(parseCliArgs(['--mirror', 'qwen2.5-0.5b-instruct', '--gguf', 'all', '--out', 'x'])).toMatchObject({ kind: 'mirror', gguf: ['F32', 'Q8_0', 'Q4_0'] });
+    expect(() => parseCliArgs(['--preset', 'tiny', '--gguf', 'Q5_K', '--out', 'x'])).toThrow(UsageError);
+  });
+
   it('reads a mirror with its catalog dtypes by default, or the ones asked for', () => {
     expect(parseCliArgs(['--mirror', 'llama-3.2-1b-instruct', '--out', 'd'])).toEqual({
       kind: 'mirror',

@@ -218,7 +218,12 @@ export function writeGguf(file: string, metadata: ReadonlyArray<readonly [string
   let offset = 0;
   const sizes: number[] = [];
   for (const t of tensors) {
-    const size = tensorBytes(t.type, t.ne);
+    let size: number;
+    try {
+      size = tensorBytes(t.type, t.ne);
+    } catch (error) {
+      throw new Error(`${(error as Error).message} (${t.name}; the tiny sizes hold F32 only)`);
+    }
     sizes.push(size);
     header.string(t.name);
     header.u32(t.ne.length);
@@ -476,7 +481,7 @@ function transpose(matrix: Float32Array, rows: number, cols: number): Float32Arr
 
 export type GgufModelOptions = (
   | { preset: PresetName; mirror?: undefined }
-  | { mirror: keyof typeof CATALOG_MIRRORS; fullSize?: boolean; preset?: undefined }
+  | { mirror: string; fullSize?: boolean; preset?: undefined }
 ) & {
   type: GgufTensorType;
   seed?: number;
@@ -548,7 +553,8 @@ export async function writeGgufModel(options: GgufModelOptions): Promise<GgufMod
     name = preset.title;
     quantizedEmbedding = true; // graph.ts: q8/q4 store the embedding and tied head as MatMulNBits
   } else {
-    const spec: MirrorSpec = CATALOG_MIRRORS[options.mirror];
+    const spec: MirrorSpec | undefined = (CATALOG_MIRRORS as Record<string, MirrorSpec>)[options.mirror];
+    if (!spec) throw new Error(`gguf: no catalog mirror "${options.mirror}" (expected ${Object.keys(CATALOG_MIRRORS).join(', ')})`);
     const family: FamilyArchitecture = mirrorArchitecture(spec, options.fullSize ?? false);
     if (family.kind !== 'llama' && family.kind !== 'qwen2') throw new Error(`gguf: ${family.kind} mirrors are not written as GGUF`);
     if (family.ropeScaling) throw new Error('gguf: rope scaling is not written');
@@ -627,7 +633,7 @@ async function cli(argv: string[]): Promise<void> {
   const type = (get('--type') ?? 'F32') as GgufTensorType;
   const outFile = get('--out');
   const preset = get('--preset') as PresetName | undefined;
-  const mirror = get('--mirror') as keyof typeof CATALOG_MIRRORS | undefined;
+  const mirror = get('--mirror');
   if (!outFile || (!preset && !mirror) || !GGUF_TENSOR_TYPES.includes(type)) {
     console.error('usage: tsx scripts/make-model/gguf.ts (--preset tiny|smollm2 | --mirror ID [--full-size]) --type F32|Q8_0|Q4_0 [--seed N] --out FILE');
     process.exitCode = 2;
