@@ -74,9 +74,10 @@ export function scriptedSpawner(options: ScriptedHostOptions): SpawnHost {
     const generate = (request: Extract<HostRequest, { type: 'generate' }>): void => {
       const { requestId } = request;
       const turn = turns++;
-      const text = options.answer(request.messages, turn);
+      const messages = request.messages ?? [{ role: 'user' as const, content: request.prompt ?? '' }];
+      const text = options.answer(messages, turn);
       const tokens = scriptTokens(text);
-      const promptTokens = request.messages.reduce((sum, m) => sum + Math.ceil(m.content.length / 4) + 4, 0);
+      const promptTokens = messages.reduce((sum, m) => sum + Math.ceil(m.content.length / 4) + 4, 0);
       const limit = Math.min(tokens.length, request.params.maxNewTokens);
       const count = Math.min(request.candidates ?? 0, options.candidates ?? 5);
       const started = performance.now();

@@ -53,7 +53,9 @@ export interface LoadRequest {
 
 export interface GenerateRequest {
   requestId: string;
-  messages: ChatMessage[];
+  /** A conversation for the chat template, or (`prompt`) raw text tokenized as it is. */
+  messages?: ChatMessage[];
+  prompt?: string;
   params: SamplingParams;
   candidates: number;
   reuseCache: boolean;
@@ -201,7 +203,8 @@ export class Engine {
       renderedText.set(ids, text);
       return ids;
     };
-    const { tokenIds: promptIds, droppedMessages } = fitPrompt(request.messages, params.maxNewTokens, info.contextLength, encodeChat);
+    const { tokenIds: promptIds, droppedMessages } =
+      request.prompt !== undefined ? rawPrompt(tokenizer.encode(request.prompt), info.contextLength) : fitPrompt(request.messages ?? [], params.maxNewTokens, info.contextLength, encodeChat);
 
     if (!request.reuseCache) this.cache.clear();
     const cachedTokens = this.cache.reuseFor(promptIds);
@@ -262,7 +265,7 @@ export class Engine {
 
     const answerIds = history.slice(promptIds.length);
     const answerText = tokenizer.decode(answerIds, { skip_special_tokens: false, clean_up_tokenization_spaces: false });
-    this.produced.add({ text: (renderedText.get(promptIds) ?? '') + answerText, ids: history });
+    if (request.prompt === undefined) this.produced.add({ text: (renderedText.get(promptIds) ?? '') + answerText, ids: history });
 
     const decodeMs = performance.now() - firstTokenAt;
     return {
@@ -308,6 +311,14 @@ function externalDataOption(files: readonly string[], dtype: ModelDtype): { use_
   if (files.length === 0) return {};
   const expected = externalDataFilePaths(dtype, files.length).map((p) => path.posix.basename(p));
   return expected.every((name) => files.includes(name)) ? { use_external_data_format: files.length } : {};
+}
+
+/** A raw prompt (no chat template), tokenized with the tokenizer's own special tokens (BOS). */
+function rawPrompt(tokenIds: number[], contextLength: number): { tokenIds: number[]; droppedMessages: number } {
+  if (tokenIds.length >= contextLength) {
+    throw new ModelHostError('context_full', `The prompt is too long for this model: it needs ${tokenIds.length} tokens and the model's context holds ${contextLength}.`);
+  }
+  return { tokenIds, droppedMessages: 0 };
 }
 
 function yieldToEventLoop(): Promise<void> {

@@ -32,7 +32,9 @@ export interface HostProcess {
 export type SpawnHost = () => HostProcess;
 
 export interface GenerateOptions {
-  messages: ChatMessage[];
+  /** A conversation (rendered with the chat template), or a raw `prompt`: exactly one. */
+  messages?: ChatMessage[];
+  prompt?: string;
   params: SamplingParams;
   candidates?: number;
   reuseCache?: boolean;
@@ -138,7 +140,7 @@ export class ModelHostClient {
       {
         type: 'generate',
         requestId,
-        messages: options.messages,
+        ...(options.prompt !== undefined ? { prompt: options.prompt } : { messages: options.messages }),
         params: options.params,
         candidates: options.candidates ?? 0,
         reuseCache: options.reuseCache ?? true,

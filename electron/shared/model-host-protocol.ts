@@ -75,14 +75,18 @@ export const hostRequestSchema = z.discriminatedUnion('type', [
     .object({
       type: z.literal('generate'),
       requestId,
-      messages: z.array(chatMessageSchema).min(1).max(100_000),
+      /** A conversation, rendered with the model's chat template... */
+      messages: z.array(chatMessageSchema).min(1).max(100_000).optional(),
+      /** ...or a raw prompt, tokenized as it is (no template): exactly one of the two. */
+      prompt: z.string().min(1).max(4_000_000).optional(),
       params: samplingParamsSchema,
       /** How many top candidates each token event carries (0: none). */
       candidates: z.number().int().min(0).max(SAMPLING_LIMITS.candidates).default(0),
       /** Reuse the KV cache of the previous request where its token prefix matches. */
       reuseCache: z.boolean().default(true),
     })
-    .strict(),
+    .strict()
+    .refine((request) => (request.messages === undefined) !== (request.prompt === undefined), 'a generate request has either messages or a prompt'),
   z.object({ type: z.literal('cancel'), requestId }).strict(),
 ]);
 export type HostRequest = z.input<typeof hostRequestSchema>;
