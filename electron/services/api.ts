@@ -12,6 +12,7 @@ import type { ChatService } from './chat-service.ts';
 import type { DownloadManager } from './downloads/download-manager.ts';
 import type { ModelRegistry } from './model-registry.ts';
 import type { ModelService } from './model-service.ts';
+import type { OpenAiApiController } from './openai/api-controller.ts';
 import type { SettingsService } from './settings-service.ts';
 import type { SystemService } from './system-service.ts';
 
@@ -24,11 +25,12 @@ export interface Services {
   downloads: DownloadManager;
   catalog: () => Promise<Catalog>;
   system: SystemService;
+  openai: OpenAiApiController;
 }
 
 type Handlers = { [N in CallName]: (input: z.output<(typeof calls)[N]>) => CallOutput<N> | Promise<CallOutput<N>> };
 
-export function createHandlers({ storage, chat, models, settings, registry, downloads, catalog, system }: Services): Handlers {
+export function createHandlers({ storage, chat, models, settings, registry, downloads, catalog, system, openai }: Services): Handlers {
   return {
     'conversations.list': (input) => storage.listConversations({ ...input }),
     'conversations.create': (input) => storage.createConversation(input),
@@ -81,7 +83,14 @@ export function createHandlers({ storage, chat, models, settings, registry, down
       return { cancelled: true } as const;
     },
     'settings.get': () => settings.get(),
-    'settings.update': (patch) => settings.update(patch),
+    'settings.update': async (patch) => {
+      // The key is replaced only through api.newKey: a settings change keeps the stored hash.
+      const next = settings.update(patch.api ? { ...patch, api: { ...patch.api, keyHash: settings.get().api.keyHash } } : patch);
+      if (patch.api) await openai.apply();
+      return next;
+    },
+    'api.status': () => openai.status(),
+    'api.newKey': () => openai.newKey(),
     'system.info': () => system.info(),
     'system.chooseFolder': ({ title }) => system.chooseFolder(title),
   };

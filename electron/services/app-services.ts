@@ -12,6 +12,7 @@ import { catalogFileIn, loadCatalog } from './downloads/catalog.ts';
 import { DownloadManager, type DownloadManagerOptions } from './downloads/download-manager.ts';
 import { ModelRegistry } from './model-registry.ts';
 import { ModelService, type ModelServiceOptions } from './model-service.ts';
+import { appBackend, OpenAiApiController } from './openai/api-controller.ts';
 import { SettingsService } from './settings-service.ts';
 import { SystemService, type SystemServiceOptions } from './system-service.ts';
 
@@ -32,6 +33,8 @@ export interface AppServicesOptions {
   chooseFolder?: SystemServiceOptions['chooseFolder'];
   /** Tests: memory and disk figures of another machine. */
   system?: Pick<SystemServiceOptions, 'memory' | 'freeBytes'>;
+  /** Tests: the OpenAI-compatible API's queue bound and body limit. */
+  openai?: { maxQueue?: number; maxBodyBytes?: number };
 }
 
 export interface AppServices {
@@ -43,6 +46,8 @@ export interface AppServices {
   registry: ModelRegistry;
   downloads: DownloadManager;
   chat: ChatService;
+  /** The OpenAI-compatible API server, started when the settings turn it on. */
+  openai: OpenAiApiController;
   dispatch: Dispatch;
   /** Loads the first available model, if none is loaded; resolves even if that fails (the status says why). */
   loadDefaultModel(): Promise<void>;
@@ -80,7 +85,10 @@ export function createAppServices(options: AppServicesOptions): AppServices {
   registry.on((event) => events.emit('models.changed', event));
   const chat = new ChatService(storage, host, models, settings, events);
   const system = new SystemService({ modelsDir, hubHost: () => downloads.hubHost(), ...options.system, ...(options.chooseFolder ? { chooseFolder: options.chooseFolder } : {}) });
-  const dispatch = createDispatch(createHandlers({ storage, chat, models, settings, registry, downloads, catalog: getCatalog, system }));
+  const openai = new OpenAiApiController(settings, appBackend({ storage, host, models, registry, settings, chat }), options.openai);
+  chat.shareHostWith(() => openai.busy);
+  const openaiStarted = openai.apply();
+  const dispatch = createDispatch(createHandlers({ storage, chat, models, settings, registry, downloads, catalog: getCatalog, system, openai }));
   return {
     storage,
     events,
@@ -90,6 +98,7 @@ export function createAppServices(options: AppServicesOptions): AppServices {
     registry,
     downloads,
     chat,
+    openai,
     dispatch,
     async loadDefaultModel() {
       if (models.getStatus().state !== 'none') return;
@@ -100,6 +109,8 @@ export function createAppServices(options: AppServicesOptions): AppServices {
       const active = chat.activeAnswer;
       if (active) chat.stop({ conversationId: active.conversationId });
       await chat.idle();
+      await openaiStarted;
+      await openai.close();
       await downloads.close();
       host.stop();
       storage.close();

@@ -35,6 +35,19 @@ export class ChatService {
     private readonly events: EventBus,
   ) {}
 
+  /** Another user of the model host (the OpenAI-compatible API) holding it now. */
+  private otherUser: () => boolean = () => false;
+
+  /** The API shares the model host: while it holds it, answers are refused as busy. */
+  shareHostWith(isBusy: () => boolean): void {
+    this.otherUser = isBusy;
+  }
+
+  /** An answer is being written or started. */
+  get busy(): boolean {
+    return this.active !== null || this.starting;
+  }
+
   /** The answer being generated, if any (one at a time: the model host runs one request). */
   get activeAnswer(): { conversationId: string; messageId: string } | null {
     return this.active ? { conversationId: this.active.conversationId, messageId: this.active.messageId } : null;
@@ -93,6 +106,7 @@ export class ChatService {
     if (this.active || this.starting) {
       throw new ModelHostError('busy', 'An answer is still being written: stop it or wait for it to finish');
     }
+    if (this.otherUser()) throw new ModelHostError('busy', 'The model is answering a request from the API: wait for it to finish');
     this.starting = true;
     try {
       return await start();

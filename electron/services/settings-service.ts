@@ -6,6 +6,7 @@ import path from 'node:path';
 import type { AppSettings } from '../shared/chat-types.ts';
 import { settingsSchema } from '../shared/contract.ts';
 import { DEFAULT_SAMPLING_PARAMS } from '../shared/model-host-protocol.ts';
+import { DEFAULT_API_SERVER_SETTINGS } from '../shared/openai-api-types.ts';
 
 export const DEFAULT_SETTINGS: AppSettings = {
   theme: 'system',
@@ -15,6 +16,7 @@ export const DEFAULT_SETTINGS: AppSettings = {
   defaultSystemPrompt: 'You are a helpful assistant.',
   hubHost: null,
   firstRunDone: false,
+  api: DEFAULT_API_SERVER_SETTINGS,
 };
 
 export class SettingsService {

@@ -17,6 +17,7 @@ import type {
   SystemInfo,
 } from './chat-types.ts';
 import { samplingParamsSchema, tokenCandidateSchema, generationStatsSchema, hostErrorCodeSchema, dtypeSchema } from './model-host-protocol.ts';
+import { apiServerSettingsSchema, type ApiServerStatus } from './openai-api-types.ts';
 import type { Catalog, DownloadEvent, DownloadInfo, InstalledModel, RegistryEvent, RemovalPlan, RepoInspection } from './model-registry-types.ts';
 
 const id = z.string().min(1, 'an id is required').max(128);
@@ -42,6 +43,8 @@ export const settingsSchema = z
     hubHost: z.url({ protocol: /^https?$/, error: 'the hub host must be an http(s) URL' }).max(2048).nullable(),
     /** Set once the first-run screen was answered (a model chosen or the demo kept). */
     firstRunDone: z.boolean(),
+    /** The OpenAI-compatible API server (off by default). */
+    api: apiServerSettingsSchema,
   })
   .strict();
 
@@ -107,6 +110,10 @@ export const calls = {
   /** A native folder chooser where the shell has one (Electron); the browser host answers `unsupported`. */
   'system.chooseFolder': z.object({ title: z.string().max(200).optional() }).strict(),
   'settings.update': settingsSchema.partial().strict(),
+  /** The OpenAI-compatible API: running or not, its address, the last 100 requests. */
+  'api.status': z.object({}).strict(),
+  /** A new API key, answered this once (only its hash is kept); replaces the old one. */
+  'api.newKey': z.object({}).strict(),
 } as const;
 
 export type CallName = keyof typeof calls;
@@ -150,6 +157,8 @@ export interface CallOutputs {
   'system.info': SystemInfo;
   'system.chooseFolder': { path: string | null };
   'settings.update': AppSettings;
+  'api.status': ApiServerStatus;
+  'api.newKey': { key: string };
 }
 export type CallOutput<N extends CallName> = CallOutputs[N];
 
