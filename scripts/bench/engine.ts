@@ -5,7 +5,9 @@
 // against the model file after load, after one answer and after 60.
 //
 // Fair by construction:
-// - every side is created once per model and dtype, warmed by one full untimed run (prefill
+// - every side runs in its own process (the host as the app runs it; the raw loop and
+//   generate() in side-worker.ts: an idle transformers.js model in the same process halves a
+//   raw session's speed), is created once per model and dtype, warmed by one full untimed run (prefill
 //   plus the decode tokens), and reused across rounds (llama-bench: its own warm-up run, -r N);
 // - every side is fed the same prompt ids and decodes the same number of tokens: decode tok/s
 //   = N / (time from the first generated token to the (N+1)-th), and a run that stops short
@@ -26,14 +28,13 @@
 //   BENCH_SKIP_LLAMACPP  1 skips llama.cpp;  BENCH_LLAMACPP_PREBUILT=1 also times node-llama-cpp's prebuilt binary (1 thread)
 // Prints one JSON object per line on stdout: the machine line first, then figures
 // {"figure", "value", "dtype", "model", ...}; progress goes to stderr.
-import { fork } from 'node:child_process';
+import { fork, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { AutoModelForCausalLM, AutoTokenizer, env, type PreTrainedTokenizer } from '@huggingface/transformers';
-import * as ort from 'onnxruntime-node';
+import { AutoTokenizer, env, type PreTrainedTokenizer } from '@huggingface/transformers';
 import type { ChatMessage, GenerationStats, ModelDtype, SamplingParams } from '../../electron/shared/model-host-protocol.ts';
 import { onnxFilePath } from '../../electron/shared/model-layout.ts';
 import { ModelHostClient } from '../../electron/services/model-host-client.ts';
@@ -44,6 +45,7 @@ import { makeMirror } from '../make-model/mirrors.ts';
 import { ensureLlamaCpp, llamaBench, llamaGreedy, type BenchResult, type LlamaCpp } from './llamacpp/llamacpp.ts';
 import { bundledHostEntry } from './host-bundle.ts';
 import { printMachineLine } from './machine.ts';
+import type { SideName, SideReply, SideRequest } from './side-worker.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const MODELS_DIR = path.join(ROOT, '.models', 'bench');
@@ -155,122 +157,45 @@ function exactPrompt(tokenizer: PreTrainedTokenizer, count: number): { messages:
   }
 }
 
-// ---- Side (a): raw onnxruntime-node ----------------------------------------------------------
+// ---- Sides (a) raw onnxruntime-node and (b) transformers.js generate(): each in its own process
 
-class RawSide {
-  private constructor(
-    private readonly session: ort.InferenceSession,
-    private readonly layers: number,
-    private readonly kvHeads: number,
-    private readonly headDim: number,
-  ) {}
-
-  static async create(modelDir: string, dtype: BenchDtype): Promise<RawSide> {
-    const config = JSON.parse(await readFile(path.join(modelDir, 'config.json'), 'utf8')) as {
-      num_hidden_layers: number;
-      num_key_value_heads: number;
-      head_dim?: number;
-      hidden_size: number;
-      num_attention_heads: number;
-    };
-    const headDim = config.head_dim ?? config.hidden_size / config.num_attention_heads;
-    const session = await ort.InferenceSession.create(path.join(modelDir, onnxFilePath(dtype as ModelDtype)), { executionProviders: ['cpu'] });
-    return new RawSide(session, config.num_hidden_layers, config.num_key_value_heads, headDim);
+/** A baseline side in its own process (side-worker.ts), as the host is in its own. */
+class SideProcess {
+  private readonly waiting: Array<(reply: SideReply) => void> = [];
+  private constructor(private readonly child: ChildProcess) {
+    child.on('message', (reply: SideReply) => this.waiting.shift()?.(reply));
   }
 
-  private emptyPast(): Record<string, ort.Tensor> {
-    const past: Record<string, ort.Tensor> = {};
-    for (let i = 0; i < this.layers; i++) {
-      for (const kind of ['key', 'value']) past[`past_key_values.${i}.${kind}`] = new ort.Tensor('float32', new Float32Array(0), [1, this.kvHeads, 0, this.headDim]);
-    }
-    return past;
+  static async start(side: SideName, modelDir: string, dtype: BenchDtype): Promise<SideProcess> {
+    const child = fork(path.join(ROOT, 'scripts', 'bench', 'side-worker.ts'), [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const process_ = new SideProcess(child);
+    await process_.request({ init: { side, modelDir, dtype: dtype as ModelDtype } });
+    return process_;
   }
 
-  /** Greedy: prefill `prompt`, then `tokens` more steps; ids and the time of each chosen token. */
-  async run(prompt: readonly number[], tokens: number): Promise<{ ids: number[]; times: number[]; prefillMs: number }> {
-    let past = this.emptyPast();
-    let fed = 0;
-    let next: readonly number[] = prompt;
-    const ids: number[] = [];
-    const times: number[] = [];
-    let prefillMs = 0;
-    for (let step = 0; step <= tokens; step++) {
-      const started = performance.now();
-      const total = fed + next.length;
-      const feeds: Record<string, ort.Tensor> = {
-        input_ids: new ort.Tensor('int64', BigInt64Array.from(next, BigInt), [1, next.length]),
-        attention_mask: new ort.Tensor('int64', new BigInt64Array(total).fill(1n), [1, total]),
-        ...past,
-      };
-      if (this.session.inputNames.includes('position_ids')) {
-        feeds['position_ids'] = new ort.Tensor('int64', BigInt64Array.from(next, (_, i) => BigInt(fed + i)), [1, next.length]);
-      }
-      if (this.session.inputNames.includes('num_logits_to_keep')) feeds['num_logits_to_keep'] = new ort.Tensor('int64', BigInt64Array.of(1n), []);
-      const out = await this.session.run(feeds);
-      const logits = out['logits']!;
-      const vocab = logits.dims.at(-1)!;
-      const data = logits.data as Float32Array;
-      const base = data.length - vocab;
-      let top = base;
-      for (let i = base + 1; i < data.length; i++) if (data[i]! > data[top]!) top = i;
-      const nextPast: Record<string, ort.Tensor> = {};
-      for (const name of Object.keys(past)) nextPast[name] = out[name.replace('past_key_values.', 'present.')]!;
-      past = nextPast;
-      fed = total;
-      ids.push(top - base);
-      times.push(performance.now());
-      if (step === 0) prefillMs = performance.now() - started;
-      next = [top - base];
-    }
-    return { ids, times, prefillMs };
+  private request(message: SideRequest): Promise<SideReply> {
+    return new Promise((resolve, reject) => {
+      this.waiting.push((reply) => ('error' in reply ? reject(new Error(reply.error)) : resolve(reply)));
+      this.child.send(message);
+    });
   }
 
-  async prefill(prompt: readonly number[]): Promise<number> {
-    const { prefillMs } = await this.run(prompt, 0);
-    return prompt.length / (prefillMs / 1000);
+  /** Greedy: the N + 1 chosen ids and the time each was chosen (the first one ends prefill). */
+  async run(ids: number[], messages: ChatMessage[], tokens: number): Promise<{ ids: number[]; times: number[] }> {
+    const reply = (await this.request({ decode: { ids, messages, tokens } })) as { ids: number[]; times: number[] };
+    return { ids: reply.ids, times: reply.times.slice(1) };
   }
 
-  release(): Promise<void> {
-    return this.session.release();
-  }
-}
-
-// ---- Side (b): transformers.js generate() ----------------------------------------------------
-
-class GenerateSide {
-  private constructor(
-    private readonly model: Awaited<ReturnType<typeof AutoModelForCausalLM.from_pretrained>>,
-    private readonly tokenizer: PreTrainedTokenizer,
-  ) {}
-
-  static async create(modelDir: string, dtype: BenchDtype, tokenizer: PreTrainedTokenizer): Promise<GenerateSide> {
-    return new GenerateSide(await AutoModelForCausalLM.from_pretrained(modelDir, { dtype, device: 'cpu' }), tokenizer);
+  /** Prefill tok/s of `ids` (raw side). */
+  async prefill(ids: number[]): Promise<number> {
+    const { ms } = (await this.request({ prefill: { ids } })) as { ms: number };
+    return ids.length / (ms / 1000);
   }
 
-  /** Greedy generate() of tokens + 1 new tokens; the streamer only records when each arrives. */
-  async run(messages: ChatMessage[], tokens: number): Promise<{ ids: number[]; times: number[] }> {
-    const inputs = this.tokenizer.apply_chat_template(messages, { add_generation_prompt: true, return_dict: true }) as Record<string, unknown>;
-    const times: number[] = [];
-    const ids: number[] = [];
-    let prompt = true;
-    // transformers.js calls put() with the prompt first, then with each step's new ids.
-    const streamer = {
-      put(value: bigint[][]) {
-        if (prompt) {
-          prompt = false;
-          return;
-        }
-        times.push(performance.now());
-        ids.push(Number(value[0]![0]));
-      },
-      end() {},
-    };
-    await this.model.generate({ ...inputs, max_new_tokens: tokens + 1, do_sample: false, streamer } as Parameters<typeof this.model.generate>[0]);
-    return { ids, times };
-  }
-
-  dispose(): Promise<unknown> {
-    return this.model.dispose();
+  stop(): Promise<void> {
+    const exited = new Promise<void>((resolve) => this.child.once('exit', () => resolve()));
+    this.child.disconnect();
+    return exited;
   }
 }
 
@@ -400,9 +325,9 @@ async function ensureOnnx(model: BenchModel, dtype: BenchDtype): Promise<string>
 /** The GGUF file holds the ONNX file's model: greedy ids from llama.cpp (F32, F32 KV cache) equal onnxruntime's (fp32). */
 async function greedyCheck(llama: LlamaCpp, label: string, modelDir: string, gguf: string, prompt: number[]): Promise<void> {
   if (!llama.greedyBin) return;
-  const raw = await RawSide.create(modelDir, 'fp32');
-  const onnx = (await raw.run(prompt, GREEDY_CHECK_TOKENS - 1)).ids;
-  await raw.release();
+  const raw = await SideProcess.start('raw', modelDir, 'fp32');
+  const onnx = (await raw.run(prompt, [], GREEDY_CHECK_TOKENS - 1)).ids;
+  await raw.stop();
   const cpp = await llamaGreedy(llama.greedyBin, gguf, prompt, GREEDY_CHECK_TOKENS);
   let same = 0;
   while (same < onnx.length && onnx[same] === cpp[same]) same++;
@@ -421,16 +346,16 @@ async function benchOne(model: BenchModel, dtype: BenchDtype, spawnHost: ReturnT
   progress(`${model.name} ${dtype}: loading the three sides`);
   const client = new ModelHostClient(spawnHost);
   const info = await client.load({ modelDir, dtype: dtype as ModelDtype });
-  const raw = await RawSide.create(modelDir, dtype);
-  const gen = await GenerateSide.create(modelDir, dtype, tokenizer);
+  const raw = await SideProcess.start('raw', modelDir, dtype);
+  const gen = await SideProcess.start('generate', modelDir, dtype);
 
   // A prompt whose greedy answer has no EOS within N + 1 tokens (the host stops at EOS).
   let messages: ChatMessage[] | undefined;
   let ids: number[] = [];
-  let rawWarm: Awaited<ReturnType<RawSide['run']>> | undefined;
+  let rawWarm: Awaited<ReturnType<SideProcess['run']>> | undefined;
   for (const candidate of DECODE_PROMPTS) {
     ids = promptIds(tokenizer, candidate);
-    rawWarm = await raw.run(ids, DECODE_TOKENS); // doubles as the raw side's warm-up
+    rawWarm = await raw.run(ids, candidate, DECODE_TOKENS); // doubles as the raw side's warm-up
     if (!rawWarm.ids.includes(2)) {
       messages = candidate;
       break;
@@ -438,19 +363,19 @@ async function benchOne(model: BenchModel, dtype: BenchDtype, spawnHost: ReturnT
   }
   if (!messages || !rawWarm) throw new Error(`bench: every prompt's greedy answer hits EOS within ${DECODE_TOKENS + 1} tokens`);
   const hostWarm = await hostRun(client, messages, DECODE_TOKENS);
-  const genWarm = await gen.run(messages, DECODE_TOKENS);
+  const genWarm = await gen.run(ids, messages, DECODE_TOKENS);
   if (hostWarm.stats.promptTokens !== ids.length) throw new Error(`bench: the host's prompt has ${hostWarm.stats.promptTokens} tokens, the others ${ids.length}`);
   const agree = (a: number[], b: number[]) => a.findIndex((x, i) => x !== b[i]);
   progress(`${model.name} ${dtype}: prompt ${ids.length} tokens; greedy ids host vs raw first differ at ${agree(hostWarm.ids, rawWarm.ids)}, generate vs raw at ${agree(genWarm.ids, rawWarm.ids)} (-1: never)`);
 
   const rates = { raw: [] as number[], generate: [] as number[], host: [] as number[] };
   for (let r = 0; r < ROUNDS; r++) {
-    rates.raw.push(decodeRate('raw', await raw.run(ids, DECODE_TOKENS), DECODE_TOKENS));
-    rates.generate.push(decodeRate('generate()', await gen.run(messages, DECODE_TOKENS), DECODE_TOKENS));
+    rates.raw.push(decodeRate('raw', await raw.run(ids, messages, DECODE_TOKENS), DECODE_TOKENS));
+    rates.generate.push(decodeRate('generate()', await gen.run(ids, messages, DECODE_TOKENS), DECODE_TOKENS));
     rates.host.push(decodeRate('host', await hostRun(client, messages, DECODE_TOKENS), DECODE_TOKENS));
     progress(`${model.name} ${dtype}: round ${r + 1}/${ROUNDS} raw ${rates.raw.at(-1)!.toFixed(1)} generate ${rates.generate.at(-1)!.toFixed(1)} host ${rates.host.at(-1)!.toFixed(1)} tok/s`);
   }
-  await gen.dispose();
+  await gen.stop();
 
   const prefill = { raw: [] as number[], host: [] as number[] };
   if (long) {
@@ -463,7 +388,7 @@ async function benchOne(model: BenchModel, dtype: BenchDtype, spawnHost: ReturnT
       prefill.host.push(run.stats.promptTokens / (run.stats.prefillMs / 1000));
     }
   }
-  await raw.release();
+  await raw.stop();
 
   const common = { ...label, decode_tokens: DECODE_TOKENS, prompt_tokens: ids.length, rounds_n: ROUNDS };
   for (const side of ['raw', 'generate', 'host'] as const) {
