@@ -66,6 +66,7 @@ test.describe('two models', () => {
     await expect(picker.locator('[data-model-id]')).toHaveCount(2);
     const first = picker.locator('[data-model-id="jielong-tiny-random"]');
     await expect(first.getByTestId('model-memory')).toContainText(/Memory in use: [\d.,]+ MB/);
+    await expect(first.getByTestId('model-graph')).toHaveText('graph: optimum, MatMul+Softmax, KV cache float32');
     const second = picker.locator(`[data-model-id="${SECOND_MODEL.id}"]`);
     await second.getByTestId('load-model').click();
     await expect(second.getByText('Loaded', { exact: true })).toBeVisible({ timeout: 30_000 });
