@@ -57,12 +57,10 @@ function storeExchange(storage: Storage, exchange: StoredExchange): void {
   writer.finish({ status: exchange.interrupted ? 'interrupted' : 'complete', stats: { ...exchange.stats } });
 }
 
-/** What the server runs with: the settings, or a one-run override from the command line. */
+/** Where the server listens: from the settings, or a one-run override from the command line. */
 interface Running {
   port: number;
   allowNetwork: boolean;
-  keyHash: string | null;
-  corsOrigins: readonly string[];
 }
 
 export class OpenAiApiController {
@@ -72,6 +70,7 @@ export class OpenAiApiController {
   private readonly log = new RequestLog();
   /** Set by `startForThisRun`: the command line's choice wins over the settings until close. */
   private override: Running | null = null;
+  private overrideKeyHash: string | null = null;
   private applying: Promise<void> = Promise.resolve();
 
   constructor(
@@ -99,7 +98,7 @@ export class OpenAiApiController {
       running: this.server !== null,
       baseUrl: this.server?.baseUrl ?? null,
       error: this.lastError,
-      hasKey: (this.override?.keyHash ?? this.api.keyHash) !== null,
+      hasKey: this.keyHash() !== null,
       log: this.log.list(),
     };
   }
@@ -122,7 +121,8 @@ export class OpenAiApiController {
   /** `npm run serve -- --api`: serves for this run with a fresh key (printed), whatever the settings say. */
   async startForThisRun(choice: { port: number; allowNetwork: boolean }): Promise<{ baseUrl: string; key: string }> {
     const key = generateApiKey();
-    this.override = { port: choice.port, allowNetwork: choice.allowNetwork, keyHash: hashApiKey(key), corsOrigins: this.api.corsOrigins };
+    this.override = { port: choice.port, allowNetwork: choice.allowNetwork };
+    this.overrideKeyHash = hashApiKey(key);
     await this.apply();
     if (!this.server) throw new Error(this.lastError ?? 'The API server did not start');
     return { baseUrl: this.server.baseUrl, key };
@@ -130,13 +130,20 @@ export class OpenAiApiController {
 
   async close(): Promise<void> {
     this.override = null;
+    this.overrideKeyHash = null;
     await this.applying;
     await this.stop();
   }
 
   private async applyNow(): Promise<void> {
     const api = this.api;
-    const wanted: Running | null = this.override ?? (api.enabled ? { port: api.port, allowNetwork: api.allowNetwork, keyHash: api.keyHash, corsOrigins: api.corsOrigins } : null);
+    const wanted: Running | null = this.override ?? (api.enabled ? { port: api.port, allowNetwork: api.allowNetwork } : null);
+    // Network access without a key: refused before anything listens, whatever else changed.
+    if (wanted?.allowNetwork && this.keyHash() === null) {
+      await this.stop();
+      this.lastError = 'Network access needs an API key: refusing to serve the API without an API key. Create a key first.';
+      return;
+    }
     if (wanted && this.running && sameRunning(wanted, this.running)) return;
     await this.stop();
     this.lastError = null;
@@ -146,8 +153,9 @@ export class OpenAiApiController {
         backend: this.backend,
         port: wanted.port,
         allowNetwork: wanted.allowNetwork,
-        keyHash: wanted.keyHash,
-        corsOrigins: wanted.corsOrigins,
+        // Read per request: a new key or origin list applies without a restart.
+        keyHash: () => this.keyHash(),
+        corsOrigins: () => this.api.corsOrigins,
         log: this.log,
         storeConversations: () => this.api.storeConversations,
         ...(this.options.host ? { host: this.options.host } : {}),
@@ -161,6 +169,11 @@ export class OpenAiApiController {
     }
   }
 
+  /** The key asked for now: this run's (command line), else the settings'. */
+  private keyHash(): string | null {
+    return this.overrideKeyHash ?? this.api.keyHash;
+  }
+
   private async stop(): Promise<void> {
     const server = this.server;
     this.server = null;
@@ -170,5 +183,5 @@ export class OpenAiApiController {
 }
 
 function sameRunning(a: Running, b: Running): boolean {
-  return a.port === b.port && a.allowNetwork === b.allowNetwork && a.keyHash === b.keyHash && a.corsOrigins.join('\n') === b.corsOrigins.join('\n');
+  return a.port === b.port && a.allowNetwork === b.allowNetwork;
 }

@@ -6,6 +6,8 @@ import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { AutoTokenizer } from '@huggingface/transformers';
+import { request as httpRequest } from 'node:http';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HostEvent, HostRequest } from '../../shared/model-host-protocol.ts';
@@ -189,6 +191,11 @@ describe('the OpenAI-compatible API with the official client', () => {
     const asked = sent.filter((m) => m.type === 'generate').at(-1)!;
     expect(asked).toMatchObject({ prompt: 'Once upon a time' });
     expect('messages' in asked).toBe(false);
+    // The prompt is the tokenizer's encoding of the text as it is (with its BOS), nothing more.
+    const tokenizer = await AutoTokenizer.from_pretrained(DEMO_MODEL, { local_files_only: true });
+    expect(completion.usage!.prompt_tokens).toBe(tokenizer.encode('Once upon a time').length);
+    const other = await client.completions.create({ model: MODEL, prompt: 'Zebras 42 !?', max_tokens: 5, ...greedy } as OpenAI.CompletionCreateParamsNonStreaming);
+    expect(other.usage!.prompt_tokens).toBe(tokenizer.encode('Zebras 42 !?').length);
     const chat = await client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'Once upon a time' }], max_tokens: 1 });
     // The template adds its own tokens around the words.
     expect(chat.usage!.prompt_tokens).toBeGreaterThan(completion.usage!.prompt_tokens);
@@ -261,6 +268,21 @@ describe('the OpenAI-compatible API with the official client', () => {
     const large = await post(JSON.stringify({ model: MODEL, messages: [{ role: 'user', content: 'x'.repeat(70 * 1024) }] }));
     expect(large.status).toBe(413);
     expect(await large.json()).toMatchObject({ error: { code: 'request_too_large' } });
+    // Sent in chunks with no Content-Length: counted as it arrives.
+    const chunked = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const url = new URL(`${baseUrl}/chat/completions`);
+      const req = httpRequest({ host: url.hostname, port: url.port, path: url.pathname, method: 'POST', headers: { Authorization: `Bearer ${key}`, 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked' } }, (response) => {
+        let body = '';
+        response.on('data', (data: Buffer) => (body += data.toString()));
+        response.on('end', () => resolve({ status: response.statusCode ?? 0, body }));
+      });
+      req.on('error', reject);
+      req.write(`{"model": "${MODEL}", "messages": [{"role": "user", "content": "`);
+      for (let i = 0; i < 80; i++) req.write('z'.repeat(1024));
+      req.end('"}]}');
+    });
+    expect(chunked.status).toBe(413);
+    expect(JSON.parse(chunked.body)).toMatchObject({ error: { code: 'request_too_large' } });
     const error = await client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'y'.repeat(70 * 1024) }] }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(OpenAI.APIError);
     expect((error as InstanceType<typeof OpenAI.APIError>).status).toBe(413);

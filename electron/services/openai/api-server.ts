@@ -56,10 +56,10 @@ export interface OpenAiServerOptions {
   allowNetwork?: boolean;
   /** Where to listen instead (tests); a non-loopback address counts as network access. */
   host?: string;
-  /** SHA-256 hex of the API key; null: no key asked (loopback only). */
-  keyHash: string | null;
-  /** Browser origins allowed to call the API (CORS); others are refused. */
-  corsOrigins?: readonly string[];
+  /** SHA-256 hex of the API key; null: no key asked (loopback only). A function: read per request (a new key applies at once). */
+  keyHash: string | null | (() => string | null);
+  /** Browser origins allowed to call the API (CORS); others are refused. A function: read per request. */
+  corsOrigins?: readonly string[] | (() => readonly string[]);
   maxBodyBytes?: number;
   /** Waiting requests before 429. */
   maxQueue?: number;
@@ -102,7 +102,7 @@ export async function startOpenAiServer(options: OpenAiServerOptions): Promise<O
   if (!loopback && !options.allowNetwork) {
     throw new Error(`Refusing to serve the API on ${host}: it is not a loopback address. Turn on network access explicitly (and set an API key).`);
   }
-  if (!loopback && !options.keyHash) {
+  if (!loopback && !currentKeyHash(options)) {
     throw new Error(`Refusing to serve the API on ${host} without an API key: anyone on the network could use your models. Create a key first.`);
   }
   const gate = new GenerationGate(options.backend.chat, options.maxQueue);
@@ -156,6 +156,14 @@ interface Context {
 }
 
 const BASE_HEADERS = { 'X-Content-Type-Options': 'nosniff', 'Cache-Control': 'no-store' };
+
+function currentKeyHash(options: OpenAiServerOptions): string | null {
+  return typeof options.keyHash === 'function' ? options.keyHash() : options.keyHash;
+}
+
+function currentOrigins(options: OpenAiServerOptions): readonly string[] {
+  return typeof options.corsOrigins === 'function' ? options.corsOrigins() : (options.corsOrigins ?? []);
+}
 
 function sendJson(response: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   const text = JSON.stringify(body);
@@ -212,7 +220,7 @@ async function route(context: Context, request: IncomingMessage, response: Serve
   const origin = request.headers.origin;
   const corsHeaders: Record<string, string> = {};
   if (origin !== undefined) {
-    if (!(options.corsOrigins ?? []).includes(origin)) {
+    if (!currentOrigins(options).includes(origin)) {
       throw new OpenAiError(403, `Requests from the web page at ${origin.slice(0, 200)} are not allowed: add its origin to the API's CORS origins in the settings.`, 'permission_error', null, 'origin_not_allowed');
     }
     corsHeaders['Access-Control-Allow-Origin'] = origin;
@@ -231,7 +239,9 @@ async function route(context: Context, request: IncomingMessage, response: Serve
   }
   for (const [name, value] of Object.entries(corsHeaders)) response.setHeader(name, value);
 
-  if (options.keyHash && !keyMatches(request.headers.authorization, options.keyHash)) {
+  const keyHash = currentKeyHash(options);
+  // Beyond loopback a key is always asked, even if it were somehow gone.
+  if ((keyHash || !context.loopback) && !keyMatches(request.headers.authorization, keyHash ?? '')) {
     throw new OpenAiError(
       401,
       request.headers.authorization ? 'Incorrect API key provided.' : "You didn't provide an API key: send it as 'Authorization: Bearer <key>'.",
@@ -297,6 +307,7 @@ function keyMatches(header: string | undefined, keyHash: string): boolean {
   if (!match) return false;
   const given = Buffer.from(hashApiKey(match[1]!), 'hex');
   const expected = Buffer.from(keyHash, 'hex');
+  if (expected.length !== 32) return false;
   return given.length === expected.length && timingSafeEqual(given, expected);
 }
 
