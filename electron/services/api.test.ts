@@ -39,6 +39,18 @@ describe('dispatch', () => {
       fc.record({ query: fc.string({ unit: 'grapheme' }), limit: fc.integer(), offset: fc.integer() }),
       fc.record({ sampling: fc.dictionary(fc.string(), fc.oneof(fc.double(), fc.string())) }),
       fc.record({ text: fc.string() }),
+      // The OpenAI-compatible API's settings (api.status and api.newKey take {}).
+      fc.record({
+        api: fc.record({
+          enabled: fc.boolean(),
+          port: fc.oneof(fc.integer({ min: -5, max: 70_000 }), fc.double()),
+          allowNetwork: fc.boolean(),
+          keyHash: fc.oneof(fc.constant(null), fc.string(), fc.stringMatching(/^[0-9a-f]{64}$/)),
+          corsOrigins: fc.array(fc.oneof(fc.string(), fc.webUrl()), { maxLength: 3 }),
+          storeConversations: fc.boolean(),
+        }),
+      }),
+      fc.constant({}),
     );
     await fc.assert(
       fc.asyncProperty(fc.constantFrom(...CALL_NAMES), anyInput, async (name, input) => {
@@ -71,5 +83,13 @@ describe('dispatch', () => {
     expect(updated).toMatchObject({ ok: true, value: { theme: 'dark', language: 'zh-CN' } });
     expect(await app.dispatch('settings.update', { theme: 'purple' })).toMatchObject({ ok: false, error: { code: 'invalid_input' } });
     expect(await app.dispatch('settings.get', {})).toMatchObject({ ok: true, value: { theme: 'dark' } });
+  });
+
+  it('refuses bad API settings naming the field', async () => {
+    const api = { enabled: false, port: 5859, allowNetwork: false, keyHash: null, corsOrigins: [], storeConversations: false };
+    expect(await app.dispatch('settings.update', { api: { ...api, port: 0 } })).toMatchObject({ ok: false, error: { code: 'invalid_input', message: expect.stringMatching(/api\.port: the API port must be 1 to 65535/) } });
+    expect(await app.dispatch('settings.update', { api: { ...api, corsOrigins: ['https://example.com/path'] } })).toMatchObject({ ok: false, error: { code: 'invalid_input', message: expect.stringMatching(/api\.corsOrigins\.0: a CORS origin/) } });
+    expect(await app.dispatch('settings.update', { api: { ...api, extra: true } })).toMatchObject({ ok: false, error: { code: 'invalid_input', message: expect.stringMatching(/unknown field extra in api/) } });
+    expect(await app.dispatch('api.newKey', { length: 10 })).toMatchObject({ ok: false, error: { code: 'invalid_input' } });
   });
 });
