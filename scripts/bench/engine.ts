@@ -253,10 +253,28 @@ interface LlamaFigures {
   prefill?: { median: number; best: number; threads: number; rounds: number[]; source: string; byThreads: Record<string, number> };
 }
 
-function fastest(results: BenchResult[], source: string): LlamaFigures['decode'] {
-  const byThreads = Object.fromEntries(results.map((r) => [String(r.threads), round2(median(r.samplesTs))]));
+function fastest(results: BenchResult[], source: string, probed: Record<string, number> = {}): LlamaFigures['decode'] {
+  const byThreads: Record<string, number> = Object.fromEntries(results.map((r) => [String(r.threads), round2(median(r.samplesTs))]));
+  for (const [threads, value] of Object.entries(probed)) byThreads[`${threads}_probe_only`] = round2(value);
   const winner = results.reduce((a, b) => (median(b.samplesTs) > median(a.samplesTs) ? b : a));
   return { median: median(winner.samplesTs), best: best(winner.samplesTs), threads: winner.threads, rounds: winner.samplesTs.map(round2), source, byThreads };
+}
+
+/**
+ * llama-bench at 1 and 2 threads, the faster counting. On an oversubscribed 2-core machine
+ * ggml's 2 threads spin at every barrier waiting for a descheduled peer and run ~10x slower
+ * than 1 thread (measured: 1.7 against 20.7 tok/s), so 2 threads first get a short probe
+ * (1 repetition, decode of 16 tokens); the full N repetitions only when the probe comes within
+ * 0.7x of 1 thread. Where it does not, the probe's figure is reported as such.
+ */
+async function llamaBenchThreads(bin: string, gguf: string, args: { prompt: number; gen: number; depth: number }, source: string): Promise<LlamaFigures['decode']> {
+  const one = await llamaBench(bin, gguf, { ...args, reps: ROUNDS, threads: [1] });
+  const oneRate = median(one[0]!.samplesTs);
+  const probe = await llamaBench(bin, gguf, { ...args, gen: args.gen > 0 ? Math.min(args.gen, 16) : 0, reps: 1, threads: [2] });
+  const probeRate = median(probe[0]!.samplesTs);
+  if (probeRate < 0.7 * oneRate) return fastest(one, source, { '2': probeRate });
+  const two = await llamaBench(bin, gguf, { ...args, reps: ROUNDS, threads: [2] });
+  return fastest([...one, ...two], source);
 }
 
 async function prebuiltSide(llama: LlamaCpp, model: string, prompt: number[], prefill: number[]): Promise<{ decode: number[]; prefill: number[] }> {
@@ -270,15 +288,13 @@ async function prebuiltSide(llama: LlamaCpp, model: string, prompt: number[], pr
   return JSON.parse(out.trim().split('\n').at(-1)!) as { decode: number[]; prefill: number[] };
 }
 
-async function llamaCppFigures(llama: LlamaCpp, gguf: string, prompt: number[], prefill: number[]): Promise<LlamaFigures> {
+async function llamaCppFigures(llama: LlamaCpp, gguf: string, prompt: number[], prefill: number[], label: Record<string, unknown>): Promise<LlamaFigures> {
   let figures: LlamaFigures | undefined;
   if (llama.benchBin) {
-    const decode = await llamaBench(llama.benchBin, gguf, { prompt: 0, gen: DECODE_TOKENS, depth: prompt.length, reps: ROUNDS, threads: [1, 2] });
-    figures = { decode: fastest(decode, 'llama-bench (built)') };
+    figures = { decode: await llamaBenchThreads(llama.benchBin, gguf, { prompt: 0, gen: DECODE_TOKENS, depth: prompt.length }, 'llama-bench (built)') };
     if (PREFILL_TOKENS > 0) {
       try {
-        const pp = await llamaBench(llama.benchBin, gguf, { prompt: PREFILL_TOKENS, gen: 0, depth: 0, reps: ROUNDS, threads: [1, 2] });
-        figures.prefill = fastest(pp, 'llama-bench (built)');
+        figures.prefill = await llamaBenchThreads(llama.benchBin, gguf, { prompt: PREFILL_TOKENS, gen: 0, depth: 0 }, 'llama-bench (built)');
       } catch (error) {
         // The AMX build crashed in quantized prompt processing at batch > 1: take the prebuilt binary's prefill then.
         progress(`llama-bench prefill failed (${error instanceof Error ? error.message.slice(0, 200) : String(error)}): prebuilt binary's prefill instead`);
@@ -295,8 +311,8 @@ async function llamaCppFigures(llama: LlamaCpp, gguf: string, prompt: number[], 
       ...(pre.prefill.length ? { prefill: { ...stats(pre.prefill), rounds: pre.prefill.map(round2), threads: 1, source, byThreads: {} } } : {}),
     };
     if (!figures) return prebuilt;
-    print('decode_tok_s', prebuilt.decode.median, { side: 'llamacpp_prebuilt', best: round2(prebuilt.decode.best), rounds: prebuilt.decode.rounds, threads: 1 });
-    if (prebuilt.prefill) print('prefill_tok_s', prebuilt.prefill.median, { side: 'llamacpp_prebuilt', best: round2(prebuilt.prefill.best), rounds: prebuilt.prefill.rounds, threads: 1 });
+    print('decode_tok_s', prebuilt.decode.median, { ...label, side: 'llamacpp_prebuilt', source, best: round2(prebuilt.decode.best), rounds: prebuilt.decode.rounds, threads: 1 });
+    if (prebuilt.prefill) print('prefill_tok_s', prebuilt.prefill.median, { ...label, side: 'llamacpp_prebuilt', source, prompt_tokens: prefill.length, best: round2(prebuilt.prefill.best), rounds: prebuilt.prefill.rounds, threads: 1 });
   }
   return figures;
 }
@@ -409,7 +425,7 @@ async function benchOne(model: BenchModel, dtype: BenchDtype, spawnHost: ReturnT
 
   if (llama && gguf) {
     progress(`${model.name} ${dtype}: llama.cpp on ${path.basename(gguf)}`);
-    const ll = await llamaCppFigures(llama, gguf, ids, long?.ids ?? []);
+    const ll = await llamaCppFigures(llama, gguf, ids, long?.ids ?? [], { ...label, decode_tokens: DECODE_TOKENS, prompt_tokens: ids.length });
     const llLabel = { ...label, llamacpp_type: GGUF_TYPE[dtype], llamacpp_source: ll.decode.source, llamacpp_threads: ll.decode.threads };
     print('decode_tok_s', ll.decode.median, { ...common, side: 'llamacpp', best: round2(ll.decode.best), rounds: ll.decode.rounds, threads: ll.decode.threads, by_threads: ll.decode.byThreads, source: ll.decode.source, gguf_type: GGUF_TYPE[dtype], gguf_weights: model.ggufNote });
     print('decode_ratio_host_vs_llamacpp', median(rates.host) / ll.decode.median, { ...common, ...llLabel, best_ratio: round4(best(rates.host) / ll.decode.best), goal: '>= 0.8' });
