@@ -133,6 +133,13 @@ export const hostErrorCodeSchema = z.enum([
   'context_full',
   'generation_failed',
   'host_exited',
+  // A remote OpenAI-compatible engine (services/remote-engine.ts), not this host:
+  'remote_unreachable',
+  'remote_unauthorized',
+  'remote_rate_limited',
+  'remote_failed',
+  /** The answer stopped part-way (connection cut or stalled): what arrived is kept. */
+  'remote_stream_cut',
 ]);
 export type HostErrorCode = z.infer<typeof hostErrorCodeSchema>;
 
