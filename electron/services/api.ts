@@ -12,6 +12,7 @@ import type { ChatService } from './chat-service.ts';
 import type { DownloadManager } from './downloads/download-manager.ts';
 import type { ModelRegistry } from './model-registry.ts';
 import type { ModelService } from './model-service.ts';
+import type { RecoveryService } from './recovery-service.ts';
 import type { OpenAiApiController } from './openai/api-controller.ts';
 import type { SettingsService } from './settings-service.ts';
 import type { SystemService } from './system-service.ts';
@@ -26,11 +27,12 @@ export interface Services {
   catalog: () => Promise<Catalog>;
   system: SystemService;
   openai: OpenAiApiController;
+  recovery: RecoveryService;
 }
 
 type Handlers = { [N in CallName]: (input: z.output<(typeof calls)[N]>) => CallOutput<N> | Promise<CallOutput<N>> };
 
-export function createHandlers({ storage, chat, models, settings, registry, downloads, catalog, system, openai }: Services): Handlers {
+export function createHandlers({ storage, chat, models, settings, registry, downloads, catalog, system, openai, recovery }: Services): Handlers {
   return {
     'conversations.list': (input) => storage.listConversations({ ...input }),
     'conversations.create': (input) => storage.createConversation(input),
@@ -92,6 +94,10 @@ export function createHandlers({ storage, chat, models, settings, registry, down
     'api.status': () => openai.status(),
     'api.newKey': () => openai.newKey(),
     'system.info': () => system.info(),
+    'recovery.status': () => recovery.status(),
+    'recovery.salvage': () => recovery.salvage(),
+    'recovery.startFresh': () => recovery.startFresh(),
+    'recovery.restoreBackup': ({ name }) => recovery.restoreBackup(name),
     'system.chooseFolder': ({ title }) => system.chooseFolder(title),
   };
 }

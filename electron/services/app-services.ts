@@ -3,7 +3,8 @@
 // host each call createAppServices with their own way of starting the model host.
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { Storage } from '../storage/index.ts';
+import type { Storage } from '../storage/index.ts';
+import { backupsDirIn, RecoveryService } from './recovery-service.ts';
 import { createDispatch, createHandlers, type Dispatch } from './api.ts';
 import { ChatService } from './chat-service.ts';
 import { EventBus } from './event-bus.ts';
@@ -39,6 +40,7 @@ export interface AppServicesOptions {
 
 export interface AppServices {
   storage: Storage;
+  recovery: RecoveryService;
   events: EventBus;
   host: ModelHostClient;
   settings: SettingsService;
@@ -59,7 +61,9 @@ export const DATABASE_FILE = 'jielong.sqlite';
 
 export function createAppServices(options: AppServicesOptions): AppServices {
   mkdirSync(options.dataDir, { recursive: true });
-  const storage = Storage.open(path.join(options.dataDir, DATABASE_FILE));
+  // A damaged database does not stop the app: the recovery screen offers what to do.
+  const recovery = new RecoveryService(path.join(options.dataDir, DATABASE_FILE), { backupsDir: backupsDirIn(options.dataDir) });
+  const storage = recovery.storage;
   const events = new EventBus();
   const host = new ModelHostClient(options.spawnHost);
   const settings = new SettingsService(options.dataDir);
@@ -88,9 +92,11 @@ export function createAppServices(options: AppServicesOptions): AppServices {
   const openai = new OpenAiApiController(settings, appBackend({ storage, host, models, registry, settings, chat }), options.openai);
   chat.shareHostWith(() => openai.busy);
   const openaiStarted = openai.apply();
-  const dispatch = createDispatch(createHandlers({ storage, chat, models, settings, registry, downloads, catalog: getCatalog, system, openai }));
+  const dispatch = createDispatch(createHandlers({ storage, chat, models, settings, registry, downloads, catalog: getCatalog, system, openai, recovery }));
+  recovery.startBackups();
   return {
     storage,
+    recovery,
     events,
     host,
     settings,
@@ -113,7 +119,7 @@ export function createAppServices(options: AppServicesOptions): AppServices {
       await openai.close();
       await downloads.close();
       host.stop();
-      storage.close();
+      await recovery.close();
     },
   };
 }

@@ -109,6 +109,14 @@ export const calls = {
   'system.info': z.object({}).strict(),
   /** A native folder chooser where the shell has one (Electron); the browser host answers `unsupported`. */
   'system.chooseFolder': z.object({ title: z.string().max(200).optional() }).strict(),
+  /** Whether the conversation database is damaged, and what can be done (the recovery screen). */
+  'recovery.status': z.object({}).strict(),
+  /** Copies every readable conversation and message of the damaged database into a fresh one. */
+  'recovery.salvage': z.object({}).strict(),
+  /** A new empty database; the damaged file stays where the status says. */
+  'recovery.startFresh': z.object({}).strict(),
+  /** An automatic backup (by the name the status lists) replaces the damaged database. */
+  'recovery.restoreBackup': z.object({ name: z.string().min(1).max(200) }).strict(),
   'settings.update': settingsSchema.partial().strict(),
   /** The OpenAI-compatible API: running or not, its address, the last 100 requests. */
   'api.status': z.object({}).strict(),
@@ -157,8 +165,21 @@ export interface CallOutputs {
   'system.info': SystemInfo;
   'system.chooseFolder': { path: string | null };
   'settings.update': AppSettings;
+  'recovery.status': RecoveryStatus;
+  'recovery.salvage': SalvageReport;
+  'recovery.startFresh': RecoveryStatus;
+  'recovery.restoreBackup': RecoveryStatus;
   'api.status': ApiServerStatus;
   'api.newKey': { key: string };
+}
+export type RecoveryStatus =
+  | { state: 'ok' }
+  | { state: 'damaged'; databasePath: string; keptCopy: string | null; detail: string; backups: Array<{ name: string; createdAt: number; bytes: number }> };
+export interface SalvageReport {
+  conversations: { saved: number; lost: number };
+  messages: { saved: number; lost: number };
+  lostIsEstimate: boolean;
+  keptCopy: string | null;
 }
 export type CallOutput<N extends CallName> = CallOutputs[N];
 

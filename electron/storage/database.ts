@@ -184,6 +184,10 @@ function asideBase(file: string, now: number): string {
  * `<file>.corrupt-<time>` beside it. Never deletes or changes the original. Returns the copies.
  */
 export function copyAside(file: string, now: number): string[] {
+  // The same damage met again (each start of an app that cannot open it): the copy kept the
+  // first time is the copy, not a new one each start.
+  const kept = existingAsideCopy(file);
+  if (kept !== null) return kept;
   const base = asideBase(file, now);
   const copies: string[] = [];
   for (const source of databaseFiles(file)) {
@@ -192,6 +196,62 @@ export function copyAside(file: string, now: number): string[] {
     copies.push(target);
   }
   return copies;
+}
+
+function sameBytes(a: string, b: string): boolean {
+  const sizeA = fs.existsSync(a) ? fs.statSync(a).size : -1;
+  const sizeB = fs.existsSync(b) ? fs.statSync(b).size : -1;
+  if (sizeA !== sizeB) return false;
+  if (sizeA <= 0) return true;
+  const fdA = fs.openSync(a, 'r');
+  const fdB = fs.openSync(b, 'r');
+  try {
+    const bufferA = Buffer.alloc(1 << 20);
+    const bufferB = Buffer.alloc(1 << 20);
+    for (let position = 0; position < sizeA; position += bufferA.length) {
+      const readA = fs.readSync(fdA, bufferA, 0, bufferA.length, position);
+      const readB = fs.readSync(fdB, bufferB, 0, bufferB.length, position);
+      if (readA !== readB || !bufferA.subarray(0, readA).equals(bufferB.subarray(0, readB))) return false;
+    }
+    return true;
+  } finally {
+    fs.closeSync(fdA);
+    fs.closeSync(fdB);
+  }
+}
+
+/** The aside copies (main file first) of an earlier detection whose bytes equal the file's now, if any. */
+export function existingAsideCopy(file: string): string[] | null {
+  const dir = path.dirname(file);
+  const prefix = `${path.basename(file)}.corrupt-`;
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch {
+    return null;
+  }
+  const bases = names.filter((name) => name.startsWith(prefix) && !/-(wal|journal|shm)$/.test(name)).sort().reverse();
+  for (const name of bases) {
+    const base = path.join(dir, name);
+    const pairs = ['', '-wal', '-journal'].map((suffix) => [file + suffix, base + suffix] as const);
+    if (pairs.every(([original, copy]) => sameBytes(original, copy))) return pairs.map(([, copy]) => copy).filter((copy) => fs.existsSync(copy));
+  }
+  return null;
+}
+
+/** All aside copies of damaged files beside `file` (main files), newest first. */
+export function asideCopies(file: string): string[] {
+  const prefix = `${path.basename(file)}.corrupt-`;
+  try {
+    return fs
+      .readdirSync(path.dirname(file))
+      .filter((name) => name.startsWith(prefix) && !/-(wal|journal|shm)$/.test(name))
+      .sort()
+      .reverse()
+      .map((name) => path.join(path.dirname(file), name));
+  } catch {
+    return [];
+  }
 }
 
 /**

@@ -10,4 +10,6 @@ export type { ConversationSettings, ListOptions, NewConversation } from './conve
 export type { FinishOutcome, NewAssistantMessage, NewUserMessage } from './messages.ts';
 export type { SearchOptions } from './search.ts';
 export type { BackupResult } from './database.ts';
+export { listBackups, rollBackup, type BackupInfo } from './backups.ts';
+export type { SalvageResult } from './salvage.ts';
 export type * from './types.ts';

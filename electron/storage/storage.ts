@@ -66,6 +66,8 @@ import {
   type NewUserMessage,
 } from './messages.ts';
 import { LATEST_SCHEMA_VERSION, migrate } from './migrations/index.ts';
+import { checkBackup } from './backups.ts';
+import { salvageInto, type SalvageResult } from './salvage.ts';
 import { optimizeSearchIndex, search, type SearchOptions } from './search.ts';
 import { StreamWriter, type StreamSink, type StreamWriterOptions } from './stream-writer.ts';
 import type { ActivePath, Conversation, ConversationPage, Message, SearchPage, Siblings, StorageInfo } from './types.ts';
@@ -185,6 +187,43 @@ export class Storage {
     if (!(damaged instanceof StorageCorruptError)) throw new StorageError('INVALID_INPUT', 'startFresh needs the StorageCorruptError that reported the damage');
     moveAside(damaged.path, (options.now ?? Date.now)(), damaged.asideCopies);
     return Storage.open(damaged.path, options);
+  }
+
+  /**
+   * After a StorageCorruptError, when the user asked for it: copies every row SQLite can read
+   * from the damaged file into a fresh database, which takes the damaged file's place (the
+   * damaged files move onto the copy kept at detection; nothing is deleted).
+   */
+  static salvage(damaged: StorageCorruptError, options: OpenOptions = {}): { storage: Storage; result: SalvageResult } {
+    if (!(damaged instanceof StorageCorruptError)) throw new StorageError('INVALID_INPUT', 'salvage needs the StorageCorruptError that reported the damage');
+    const now = (options.now ?? Date.now)();
+    const source = damaged.asideCopies[0] !== undefined && fs.existsSync(damaged.asideCopies[0]) ? damaged.asideCopies[0] : damaged.path;
+    const fresh = `${damaged.path}.salvage-${process.pid}-${now}`;
+    fs.rmSync(fresh, { force: true });
+    const result = salvageInto(source, fresh, now);
+    moveAside(damaged.path, now, damaged.asideCopies);
+    fs.renameSync(fresh, damaged.path);
+    return { storage: Storage.open(damaged.path, options), result };
+  }
+
+  /**
+   * After a StorageCorruptError, when the user asked for it: a backup (checked first) takes
+   * the damaged file's place; the damaged files move onto the copy kept at detection.
+   */
+  static restoreFrom(damaged: StorageCorruptError, backupFile: string, options: OpenOptions = {}): Storage {
+    if (!(damaged instanceof StorageCorruptError)) throw new StorageError('INVALID_INPUT', 'restoreFrom needs the StorageCorruptError that reported the damage');
+    checkBackup(backupFile);
+    const now = (options.now ?? Date.now)();
+    const incoming = `${damaged.path}.restore-${process.pid}-${now}`;
+    fs.copyFileSync(backupFile, incoming);
+    moveAside(damaged.path, now, damaged.asideCopies);
+    fs.renameSync(incoming, damaged.path);
+    return Storage.open(damaged.path, options);
+  }
+
+  /** The damage met in use (every call now answers it), or null. */
+  get corruption(): StorageCorruptError | null {
+    return this.#state.kind === 'corrupt' ? this.#state.error : null;
   }
 
   // ---- conversations ----
