@@ -60,6 +60,8 @@ export function describeCode(code: string, message: string): string {
     generation_failed: 'errors.generation_failed',
     load_failed: 'errors.load_failed',
     model_not_found: 'errors.model_not_found',
+    storage_corrupt: 'errors.storage_corrupt',
+    stale_view: 'errors.stale_view',
   };
   const key = known[code];
   return key ? t(key, { message }) : t('errors.generic', { message });
@@ -94,6 +96,9 @@ export class AppState {
   settingsOpen = $state(false);
   modelPickerOpen = $state(false);
   shortcutsOpen = $state(false);
+  /** The conversation database is damaged: the recovery screen replaces the app. */
+  recovery = $state.raw<Extract<CallOutput<'recovery.status'>, { state: 'damaged' }> | null>(null);
+  recovering = $state(false);
 
   readonly live = new LiveAnswers();
   readonly modelsScreen: ModelsState = new ModelsState(this);
@@ -158,7 +163,56 @@ export class AppState {
     this.transport.close();
   }
 
+  /** Asks whether the database is damaged; true when it is (the recovery screen shows). */
+  async checkRecovery(): Promise<boolean> {
+    try {
+      const status = await this.call('recovery.status', {});
+      this.recovery = status.state === 'damaged' ? status : null;
+    } catch {
+      this.recovery = null;
+    }
+    return this.recovery !== null;
+  }
+
+  /** One of the recovery screen's choices; then the app as usual. */
+  async recover(choice: { kind: 'salvage' } | { kind: 'fresh' } | { kind: 'backup'; name: string }): Promise<void> {
+    if (this.recovering) return;
+    this.recovering = true;
+    try {
+      const ok = await this.guard(async () => {
+        if (choice.kind === 'salvage') {
+          const report = await this.call('recovery.salvage', {});
+          const values = {
+            conversations: report.conversations.saved,
+            messages: report.messages.saved,
+            lostConversations: report.conversations.lost,
+            lostMessages: report.messages.lost,
+          };
+          this.toast(() => t(report.lostIsEstimate ? 'recovery.salvagedEstimate' : 'recovery.salvaged', values), { timeoutMs: 20_000 });
+        } else if (choice.kind === 'fresh') {
+          await this.call('recovery.startFresh', {});
+          this.toast(() => t('recovery.startedFresh'));
+        } else {
+          await this.call('recovery.restoreBackup', { name: choice.name });
+          this.toast(() => t('recovery.restored'));
+        }
+      });
+      if (ok) {
+        this.recovery = null;
+        await this.reloadAll();
+      }
+    } finally {
+      this.recovering = false;
+    }
+  }
+
   async reloadAll(): Promise<void> {
+    if (await this.checkRecovery()) {
+      await this.guard(async () => {
+        this.settings = await this.call('settings.get', {});
+      });
+      return;
+    }
     await Promise.all([
       this.guard(async () => {
         this.settings = await this.call('settings.get', {});
@@ -194,6 +248,11 @@ export class AppState {
       await action();
       return true;
     } catch (error) {
+      // Damage met in use: the recovery screen says what happened and what can be done.
+      if (error instanceof ApiError && error.code === 'storage_corrupt') {
+        void this.checkRecovery();
+        return false;
+      }
       this.toast(() => describeError(error), { kind: 'error' });
       return false;
     }
