@@ -6,6 +6,7 @@ import { z } from 'zod';
 import type { Catalog } from '../shared/model-registry-types.ts';
 import { calls, type ApiErrorShape, type CallName, type CallOutput, type CallResult } from '../shared/contract.ts';
 import { ModelHostError } from '../shared/model-host-error.ts';
+import { USER_ERROR_MESSAGES, userErrorCodeFor } from '../shared/user-errors.ts';
 import { describeIssues } from '../shared/model-host-protocol.ts';
 import { StorageError, type Storage } from '../storage/index.ts';
 import type { ChatService } from './chat-service.ts';
@@ -14,6 +15,7 @@ import type { ModelRegistry } from './model-registry.ts';
 import type { ModelService } from './model-service.ts';
 import type { RecoveryService } from './recovery-service.ts';
 import type { OpenAiApiController } from './openai/api-controller.ts';
+import type { RemoteModelStore } from './remote-models.ts';
 import type { SettingsService } from './settings-service.ts';
 import type { SystemService } from './system-service.ts';
 
@@ -28,11 +30,12 @@ export interface Services {
   system: SystemService;
   openai: OpenAiApiController;
   recovery: RecoveryService;
+  remotes: RemoteModelStore;
 }
 
 type Handlers = { [N in CallName]: (input: z.output<(typeof calls)[N]>) => CallOutput<N> | Promise<CallOutput<N>> };
 
-export function createHandlers({ storage, chat, models, settings, registry, downloads, catalog, system, openai, recovery }: Services): Handlers {
+export function createHandlers({ storage, chat, models, settings, registry, downloads, catalog, system, openai, recovery, remotes }: Services): Handlers {
   return {
     'conversations.list': (input) => storage.listConversations({ ...input }),
     'conversations.create': (input) => storage.createConversation(input),
@@ -93,6 +96,14 @@ export function createHandlers({ storage, chat, models, settings, registry, down
     },
     'api.status': () => openai.status(),
     'api.newKey': () => openai.newKey(),
+    'remote.list': () => remotes.list(),
+    'remote.test': async (input) => ({ models: await remotes.test(input) }),
+    'remote.add': (input) => remotes.add(input),
+    'remote.remove': async ({ id }) => {
+      if (models.getStatus().modelId === id) await models.unload();
+      remotes.remove(id);
+      return { removed: true } as const;
+    },
     'system.info': () => system.info(),
     'recovery.status': () => recovery.status(),
     'recovery.salvage': () => recovery.salvage(),
@@ -124,6 +135,10 @@ export function createDispatch(handlers: Handlers): Dispatch {
 /** A failure as the renderer sees it: a stable code and a message a person can read. */
 export function toApiError(error: unknown): ApiErrorShape {
   if (error instanceof ModelHostError) return { code: error.code, message: error.message };
+  // Damage keeps its own message (it names the kept copy); everything else in the table
+  // answers its plain sentence, never SQLite's or the file system's raw text.
+  const userCode = error instanceof StorageError && error.code === 'CORRUPT' ? null : userErrorCodeFor(error);
+  if (userCode !== null) return { code: userCode, message: USER_ERROR_MESSAGES[userCode] };
   if (error instanceof StorageError) {
     const code = error.code === 'NOT_FOUND' ? 'not_found' : error.code === 'INVALID_INPUT' ? 'invalid_input' : error.code === 'CORRUPT' ? 'storage_corrupt' : error.code.toLowerCase();
     return { code, message: error.message };

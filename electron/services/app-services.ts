@@ -4,16 +4,19 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Storage } from '../storage/index.ts';
-import { backupsDirIn, RecoveryService } from './recovery-service.ts';
+import { backupsDirIn, probeWritable, RecoveryService } from './recovery-service.ts';
 import { createDispatch, createHandlers, type Dispatch } from './api.ts';
 import { ChatService } from './chat-service.ts';
 import { EventBus } from './event-bus.ts';
-import { ModelHostClient, type SpawnHost } from './model-host-client.ts';
+import type { ModelHostClient, SpawnHost } from './model-host-client.ts';
 import { catalogFileIn, loadCatalog } from './downloads/catalog.ts';
 import { DownloadManager, type DownloadManagerOptions } from './downloads/download-manager.ts';
 import { ModelRegistry } from './model-registry.ts';
-import { ModelService, type ModelServiceOptions } from './model-service.ts';
+import type { ModelService, ModelServiceOptions } from './model-service.ts';
 import { appBackend, OpenAiApiController } from './openai/api-controller.ts';
+import type { RemoteOptions } from './remote-engine.ts';
+import { RemoteModelStore, type SecretCodec } from './remote-models.ts';
+import { RoutingHostClient, RoutingModelService } from './remote-routing.ts';
 import { SettingsService } from './settings-service.ts';
 import { SystemService, type SystemServiceOptions } from './system-service.ts';
 
@@ -32,10 +35,16 @@ export interface AppServicesOptions {
   catalogFile?: string;
   /** The shell's native folder chooser (Electron); the browser host has none. */
   chooseFolder?: SystemServiceOptions['chooseFolder'];
+  /** Tests: the data folder's write check (null: writable; else an errno code). */
+  probeWritable?: (folder: string) => string | null;
   /** Tests: memory and disk figures of another machine. */
   system?: Pick<SystemServiceOptions, 'memory' | 'freeBytes'>;
   /** Tests: the OpenAI-compatible API's queue bound and body limit. */
   openai?: { maxQueue?: number; maxBodyBytes?: number };
+  /** How remote models' API keys are kept at rest (Electron: safeStorage); default: a file only the user can read. */
+  secrets?: SecretCodec;
+  /** Tests: remote engines' stall timeout. */
+  remote?: RemoteOptions;
 }
 
 export interface AppServices {
@@ -60,18 +69,23 @@ export interface AppServices {
 export const DATABASE_FILE = 'jielong.sqlite';
 
 export function createAppServices(options: AppServicesOptions): AppServices {
-  mkdirSync(options.dataDir, { recursive: true });
-  // A damaged database does not stop the app: the recovery screen offers what to do.
-  const recovery = new RecoveryService(path.join(options.dataDir, DATABASE_FILE), { backupsDir: backupsDirIn(options.dataDir) });
+  // A data folder that cannot be written is said so at start (not with each failed write);
+  // a damaged database does not stop the app: the recovery screen offers what to do.
+  const unwritableCode = (options.probeWritable ?? probeWritable)(options.dataDir);
+  const unwritable = unwritableCode === null ? null : { folder: options.dataDir, code: unwritableCode };
+  const recovery = new RecoveryService(path.join(options.dataDir, DATABASE_FILE), { backupsDir: backupsDirIn(options.dataDir), unwritable });
   const storage = recovery.storage;
   const events = new EventBus();
-  const host = new ModelHostClient(options.spawnHost);
+  // Answers come from the local model host, or from a remote engine while a remote model is chosen.
+  const routedHost = new RoutingHostClient(options.spawnHost, options.remote);
+  const host: ModelHostClient = routedHost;
+  const remotes = new RemoteModelStore(options.dataDir, options.secrets, options.remote);
   const settings = new SettingsService(options.dataDir);
   const modelsDir = options.modelsDir ?? path.join(options.dataDir, 'models');
-  mkdirSync(modelsDir, { recursive: true });
+  if (unwritable === null) mkdirSync(modelsDir, { recursive: true });
   // The loaded model cannot be deleted; `models` is only read when a deletion is asked for.
   const registry: ModelRegistry = new ModelRegistry({ modelsDir, bundledDirs: [options.bundledModelsDir], isInUse: (id): boolean => models.getStatus().modelId === id });
-  const models: ModelService = new ModelService(host, registry, events, options.models);
+  const models: ModelService = new RoutingModelService(routedHost, registry, events, options.models, remotes);
   // Read on demand: nothing about models touches the disk or the network at start-up.
   let catalog: ReturnType<typeof loadCatalog> | null = null;
   const getCatalog = (): ReturnType<typeof loadCatalog> => (catalog ??= loadCatalog(options.catalogFile ?? catalogFileIn(path.dirname(options.bundledModelsDir))));
@@ -92,7 +106,7 @@ export function createAppServices(options: AppServicesOptions): AppServices {
   const openai = new OpenAiApiController(settings, appBackend({ storage, host, models, registry, settings, chat }), options.openai);
   chat.shareHostWith(() => openai.busy);
   const openaiStarted = openai.apply();
-  const dispatch = createDispatch(createHandlers({ storage, chat, models, settings, registry, downloads, catalog: getCatalog, system, openai, recovery }));
+  const dispatch = createDispatch(createHandlers({ storage, chat, models, settings, registry, downloads, catalog: getCatalog, system, openai, recovery, remotes }));
   recovery.startBackups();
   return {
     storage,

@@ -8,6 +8,7 @@
 //
 // Rolling backups: SQLite's online backup of the working database, at most one a day, the
 // newest five kept, in <data>/backups — so that restore has something to restore.
+import { accessSync, constants, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { RecoveryStatus, SalvageReport } from '../shared/contract.ts';
 import { listBackups, rollBackup, Storage, StorageCorruptError, StorageError, type BackupInfo, type OpenOptions } from '../storage/index.ts';
@@ -16,6 +17,8 @@ export type { RecoveryStatus, SalvageReport };
 
 export interface RecoveryOptions {
   backupsDir: string;
+  /** The data folder failed the write check at start (see probeWritable): nothing is opened. */
+  unwritable?: { folder: string; code: string } | null;
   open?: OpenOptions;
   /** How often to check whether a backup is due (default hourly; the backup itself is daily). */
   backupCheckMs?: number;
@@ -37,7 +40,7 @@ export class RecoveryService {
     this.file = file;
     this.options = options;
     try {
-      this.#current = Storage.open(file, options.open);
+      if (!options.unwritable) this.#current = Storage.open(file, options.open);
     } catch (error) {
       if (!(error instanceof StorageCorruptError)) throw error;
       this.#damage = error;
@@ -51,6 +54,7 @@ export class RecoveryService {
           if (property === 'isOpen') return false;
           if (property === 'path') return slot.file;
           return () => {
+            if (slot.options.unwritable) throw new StorageError('IO', 'The data folder is not writable.', { cause: { code: slot.options.unwritable.code } });
             throw slot.#damage ?? new StorageError('CLOSED', 'The conversation database is closed.');
           };
         }
@@ -66,6 +70,7 @@ export class RecoveryService {
   }
 
   status(): RecoveryStatus {
+    if (this.options.unwritable) return { state: 'unwritable', ...this.options.unwritable };
     const damage = this.damage;
     if (damage === null) return { state: 'ok' };
     return {
@@ -146,6 +151,31 @@ export class RecoveryService {
     }
     this.#current = storage;
     this.#damage = null;
+  }
+}
+
+/**
+ * Whether `folder` can be written: created if missing, then a probe file written and removed.
+ * Returns null when it can, else the errno code (EACCES, EROFS, ENOSPC...).
+ */
+export function probeWritable(folder: string): string | null {
+  try {
+    mkdirSync(folder, { recursive: true });
+    const probe = path.join(folder, `.jielong-write-check-${process.pid}`);
+    writeFileSync(probe, 'ok');
+    rmSync(probe, { force: true });
+    // An existing database file that cannot be written is as bad as the folder.
+    for (const name of ['jielong.sqlite', 'jielong.sqlite-wal']) {
+      try {
+        accessSync(path.join(folder, name), constants.W_OK);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      }
+    }
+    return null;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    return typeof code === 'string' ? code : 'EIO';
   }
 }
 

@@ -18,6 +18,7 @@ import type {
 } from './chat-types.ts';
 import { samplingParamsSchema, tokenCandidateSchema, generationStatsSchema, hostErrorCodeSchema, dtypeSchema } from './model-host-protocol.ts';
 import { apiServerSettingsSchema, type ApiServerStatus } from './openai-api-types.ts';
+import { remoteCalls, type RemoteCallOutputs } from './remote-model-types.ts';
 import type { Catalog, DownloadEvent, DownloadInfo, InstalledModel, RegistryEvent, RemovalPlan, RepoInspection } from './model-registry-types.ts';
 
 const id = z.string().min(1, 'an id is required').max(128);
@@ -122,12 +123,14 @@ export const calls = {
   'api.status': z.object({}).strict(),
   /** A new API key, answered this once (only its hash is kept); replaces the old one. */
   'api.newKey': z.object({}).strict(),
+  /** Remote models: remote.list, remote.test (connection test), remote.add, remote.remove. */
+  ...remoteCalls,
 } as const;
 
 export type CallName = keyof typeof calls;
 export type CallInput<N extends CallName> = z.input<(typeof calls)[N]>;
 
-export interface CallOutputs {
+export interface CallOutputs extends RemoteCallOutputs {
   'conversations.list': ConversationPage;
   'conversations.create': Conversation;
   'conversations.rename': Conversation;
@@ -174,6 +177,8 @@ export interface CallOutputs {
 }
 export type RecoveryStatus =
   | { state: 'ok' }
+  /** The data folder cannot be written: Jielong refuses to run on it rather than fail each write. */
+  | { state: 'unwritable'; folder: string; code: string }
   | { state: 'damaged'; databasePath: string; keptCopy: string | null; detail: string; backups: Array<{ name: string; createdAt: number; bytes: number }> };
 export interface SalvageReport {
   conversations: { saved: number; lost: number };

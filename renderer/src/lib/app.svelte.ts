@@ -61,6 +61,11 @@ export function describeCode(code: string, message: string): string {
     load_failed: 'errors.load_failed',
     model_not_found: 'errors.model_not_found',
     storage_corrupt: 'errors.storage_corrupt',
+    storage_readonly: 'errors.storage_readonly',
+    storage_full: 'errors.storage_full',
+    storage_busy: 'errors.storage_busy',
+    storage_io: 'errors.storage_io',
+    conflict: 'errors.storage_conflict',
     stale_view: 'errors.stale_view',
   };
   const key = known[code];
@@ -97,7 +102,7 @@ export class AppState {
   modelPickerOpen = $state(false);
   shortcutsOpen = $state(false);
   /** The conversation database is damaged: the recovery screen replaces the app. */
-  recovery = $state.raw<Extract<CallOutput<'recovery.status'>, { state: 'damaged' }> | null>(null);
+  recovery = $state.raw<Exclude<CallOutput<'recovery.status'>, { state: 'ok' }> | null>(null);
   recovering = $state(false);
 
   readonly live = new LiveAnswers();
@@ -167,7 +172,7 @@ export class AppState {
   async checkRecovery(): Promise<boolean> {
     try {
       const status = await this.call('recovery.status', {});
-      this.recovery = status.state === 'damaged' ? status : null;
+      this.recovery = status.state === 'ok' ? null : status;
     } catch {
       this.recovery = null;
     }

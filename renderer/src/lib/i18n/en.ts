@@ -11,7 +11,8 @@ export const en = {
     noToken: 'This page was opened without its access token. Open the address that “npm run serve” printed, including the part after #.',
     loadFailed: 'Could not load: {{message}}',
     staleToken: 'This page’s access token is no longer valid: Jielong was restarted and has a new address. Open the address it printed when it started (“Jielong is running at …”), including the part after #.',
-    readOnly: 'Read-only: Jielong cannot write to its data folder {{path}}. You can read your conversations; new messages and changes cannot be saved until the folder is writable again.',
+    readOnly: 'Jielong cannot write to its data folder, so it cannot keep your conversations: {{path}}. Make the folder writable (check its permissions, and that its disk is not full or mounted read-only), then start Jielong again.',
+    readOnlyTitle: 'Jielong cannot save to its data folder',
   },
   recovery: {
     title: 'Your conversation database is damaged',

@@ -11,7 +11,8 @@ export const zhCN: LocaleShape = {
     noToken: '打开此页面时缺少访问令牌。请打开 “npm run serve” 输出的完整地址（包括 # 之后的部分）。',
     loadFailed: '无法加载：{{message}}',
     staleToken: '此页面的访问令牌已失效：接龙已重新启动，地址也随之改变。请打开它启动时输出的地址（“Jielong is running at …”），包括 # 之后的部分。',
-    readOnly: '只读：接龙无法写入数据文件夹 {{path}}。你可以查看对话，但在该文件夹恢复可写之前，新消息和修改都无法保存。',
+    readOnly: '接龙无法写入数据文件夹，因此无法保存你的对话：{{path}}。请让该文件夹可写（检查权限，以及磁盘是否已满或以只读方式挂载），然后重新启动接龙。',
+    readOnlyTitle: '接龙无法保存到数据文件夹',
   },
   recovery: {
     title: '对话数据库已损坏',
