@@ -191,8 +191,10 @@ export class ChatService {
       })
       .catch((error: unknown) => {
         const failure = error instanceof ModelHostError ? error : new ModelHostError('generation_failed', String(error));
-        // A crash keeps what was said as `interrupted`; anything else is an `error` with its reason.
-        const status = failure.code === 'host_exited' ? 'interrupted' : 'error';
+        // A crash, or a remote engine's stream cut part-way, keeps what was said as `interrupted`;
+        // anything else is an `error` with its reason.
+        const cutShort = failure.code === 'host_exited' || (failure.code.startsWith('remote_') && Boolean(failure.partialText));
+        const status = cutShort ? 'interrupted' : 'error';
         try {
           writer.finish({ status, ...(status === 'error' ? { error: failure.message } : {}) });
         } catch {
