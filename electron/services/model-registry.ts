@@ -3,6 +3,7 @@
 // explains the layout), imports a local folder after the same checks the engine runs, deletes
 // with an explicit confirmation, and keeps the default model. It implements ModelSource, so the
 // model service loads whatever it lists. Reading and listing touch only the disk.
+import { guardImportFolder, ImportRefusal } from './import-guard.ts';
 import { createHash } from 'node:crypto';
 import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
@@ -27,6 +28,18 @@ import {
 } from './model-registry-store.ts';
 import type { ImportProgress, InstalledModel, RegistryEvent, RemovalPlan } from '../shared/model-registry-types.ts';
 import type { ModelSource } from './model-service.ts';
+
+/** How long checking a folder to import may take (its files are regular files by then). */
+const INSPECT_TIMEOUT_MS = 60_000;
+
+function withTimeout<T>(work: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new ImportRefusal('timeout', message)), ms);
+  });
+  work.catch(() => undefined);
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+}
 
 export type ModelRegistryErrorCode = 'not_found' | 'invalid_model' | 'invalid_request' | 'already_exists' | 'confirmation_required' | 'read_only' | 'in_use' | 'disk_full' | 'io_error';
 
@@ -193,11 +206,15 @@ export class ModelRegistry implements ModelSource {
     const from = path.resolve(source);
     const models = path.resolve(this.options.modelsDir);
     if (from === models || from.startsWith(models + path.sep)) throw new ModelRegistryError('invalid_request', `${from} is already inside the models folder`);
+    // Before anything in it is read: only regular files and folders inside it, JSON within limits.
+    await guardImportFolder(from);
     let report;
     try {
-      report = await inspectModelFolder(from);
+      report = await withTimeout(inspectModelFolder(from), INSPECT_TIMEOUT_MS, `Checking ${from} took longer than ${INSPECT_TIMEOUT_MS / 1000} s; nothing was imported.`);
     } catch (error) {
-      throw new ModelRegistryError(error instanceof ModelHostError && error.code === 'model_not_found' ? 'not_found' : 'invalid_model', (error as Error).message);
+      if (error instanceof ImportRefusal) throw error;
+      if (error instanceof ModelHostError && error.code === 'model_not_found') throw new ImportRefusal('folder_not_found', `There is no folder at ${from}.`);
+      throw new ModelRegistryError('invalid_model', (error as Error).message);
     }
     if (report.usable.length === 0) {
       const reasons = report.refused.map((r) => r.reason);

@@ -23,6 +23,18 @@ export function describeDownloadError(error: unknown): string {
   return describeError(error);
 }
 
+const IMPORT_ERRORS = ['folder_not_found', 'unsafe_folder', 'invalid_model', 'timeout'] as const;
+
+/** An import refusal: the main side's plain message, never "not found on the hub" nor "something went wrong". */
+export function describeImportError(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  if (error instanceof ApiError && (IMPORT_ERRORS as readonly string[]).includes(error.code)) {
+    return t(`modelsScreen.importErrors.${error.code}` as MessageKey, { message });
+  }
+  if (error instanceof ApiError && ['disk_full', 'already_exists', 'io_error'].includes(error.code)) return describeDownloadError(error);
+  return t('modelsScreen.importErrors.other', { message });
+}
+
 /** A download as the screen shows it: the record, and the last speed and ETA the main side measured. */
 export interface LiveDownload {
   info: DownloadInfo;
@@ -212,7 +224,7 @@ export class ModelsState {
       void this.refreshSystem();
       return true;
     } catch (error) {
-      this.importError = describeDownloadError(error);
+      this.importError = describeImportError(error);
       return false;
     } finally {
       this.importing = false;

@@ -341,6 +341,13 @@ export const en = {
     hubNone: 'This repository has no weights Jielong can run.',
     hubError: 'Could not look it up: {{message}}',
     modelType: 'architecture {{type}}',
+    importErrors: {
+      folder_not_found: 'No such folder: {{message}}',
+      unsafe_folder: 'This folder cannot be imported: {{message}}',
+      invalid_model: 'Jielong cannot run this model: {{message}}',
+      timeout: 'Too slow to read: {{message}}',
+      other: 'The folder was not imported: {{message}}',
+    },
     errors: {
       not_found: 'Not found on the hub: {{message}}',
       disk_full: '{{message}}',

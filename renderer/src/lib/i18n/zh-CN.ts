@@ -341,6 +341,13 @@ export const zhCN: LocaleShape = {
     hubNone: '这个仓库没有接龙能运行的权重。',
     hubError: '查询失败：{{message}}',
     modelType: '架构 {{type}}',
+    importErrors: {
+      folder_not_found: '找不到文件夹：{{message}}',
+      unsafe_folder: '无法导入此文件夹：{{message}}',
+      invalid_model: '接龙无法运行此模型：{{message}}',
+      timeout: '读取超时：{{message}}',
+      other: '文件夹未导入：{{message}}',
+    },
     errors: {
       not_found: '模型库中找不到：{{message}}',
       disk_full: '磁盘空间不足：{{message}}',
