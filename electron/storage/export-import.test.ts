@@ -161,10 +161,10 @@ describe('Markdown export', () => {
     const [trip] = storage.listConversations().items;
     const markdown = storage.exportMarkdown(trip?.id as string);
     expect(markdown).toContain('# Trip 旅行');
-    expect(markdown).toContain('- Model: demo-tiny');
-    expect(markdown).toContain('## System prompt\n\n> Be brief.\n> Use lists.');
-    expect(markdown).toContain('### You\n\nWhere should I go?');
-    expect(markdown).toContain('### Assistant\n\n去北京看看长城。\n\n_(interrupted)_');
+    expect(markdown).toContain('- Model: demo\\-tiny');
+    expect(markdown).toContain('## System prompt\n\n```text\nBe brief.\nUse lists.\n```');
+    expect(markdown).toContain('### You\n\n```text\nWhere should I go?\n```');
+    expect(markdown).toContain('### Assistant\n\n```text\n去北京看看长城。\n```\n\n_(interrupted)_');
     // Only the active path: the first answer is on another branch.
     expect(markdown).not.toContain('Kyoto');
     const all = storage.exportAllMarkdown();
@@ -172,7 +172,7 @@ describe('Markdown export', () => {
     expect(all).toContain('# Empty one');
     expect(all).not.toContain('# Trashed');
     storage.selectMessage(storage.search('Kyoto').hits[0]?.messageId as string);
-    expect(storage.exportMarkdown(trip?.id as string)).toContain('### Assistant · demo-tiny\n\nKyoto, in spring.');
+    expect(storage.exportMarkdown(trip?.id as string)).toContain('### Assistant · demo\\-tiny\n\n```text\nKyoto, in spring.');
     expect(storage.exportMarkdown(trip?.id as string)).toContain('_(error: out of memory)_');
   });
 

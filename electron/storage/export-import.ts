@@ -99,22 +99,46 @@ function isoTime(ms: number): string {
   return new Date(ms).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC');
 }
 
-/** The active path of one conversation as Markdown. */
+/**
+ * Text on one line, safe inline in any Markdown viewer (raw HTML allowed or not): control
+ * characters and line breaks become spaces, `& < >` become entities (no tag, no autolink),
+ * and every other ASCII punctuation character is backslash-escaped (no link, image, emphasis
+ * or heading syntax).
+ */
+export function markdownInline(text: string): string {
+  return text
+    .replace(/[\u0000-\u001f\u007f\u0085\u2028\u2029]+/g, ' ')
+    .replace(/[!"#$%'()*+,\-./:;=?@[\\\]^_`{|}~]/g, (c) => `\\${c}`)
+    .replace(/[&<>]/g, (c) => (c === '&' ? '&amp;' : c === '<' ? '&lt;' : '&gt;'));
+}
+
+/**
+ * A block of text shown exactly as written: a fenced code block whose fence is longer than
+ * any run of backticks in the text, so nothing in it (HTML, images, links, a line reading
+ * "### You") is rendered as anything but text.
+ */
+export function markdownFence(text: string): string {
+  const longest = Math.max(0, ...[...text.matchAll(/`+/g)].map((match) => match[0].length));
+  const fence = '`'.repeat(Math.max(3, longest + 1));
+  return `${fence}text\n${text}\n${fence}`;
+}
+
+/** The active path of one conversation as Markdown, safe in any viewer: message text is fenced, names escaped. */
 export function exportMarkdown(db: ReadableDB, conversationId: string): string {
   const { conversation, messages } = loadActivePath(db, conversationId);
-  const lines: string[] = [`# ${conversation.title}`, ''];
+  const lines: string[] = [`# ${markdownInline(conversation.title)}`, ''];
   lines.push(`- Created: ${isoTime(conversation.createdAt)}`, `- Updated: ${isoTime(conversation.updatedAt)}`);
-  if (conversation.modelId !== null) lines.push(`- Model: ${conversation.modelId}`);
+  if (conversation.modelId !== null) lines.push(`- Model: ${markdownInline(conversation.modelId)}`);
   lines.push('');
   if (conversation.systemPrompt !== null && conversation.systemPrompt.length > 0) {
-    lines.push('## System prompt', '', ...conversation.systemPrompt.split('\n').map((line) => `> ${line}`), '');
+    lines.push('## System prompt', '', markdownFence(conversation.systemPrompt), '');
   }
   for (const message of messages) {
-    const model = message.role === 'assistant' && message.modelId !== null ? ` · ${message.modelId}` : '';
-    lines.push(`### ${ROLE_HEADINGS[message.role]}${model}`, '', message.content, '');
+    const model = message.role === 'assistant' && message.modelId !== null ? ` · ${markdownInline(message.modelId)}` : '';
+    lines.push(`### ${ROLE_HEADINGS[message.role]}${model}`, '', markdownFence(message.content), '');
     if (message.status === 'interrupted') lines.push('_(interrupted)_', '');
     if (message.status === 'streaming') lines.push('_(still being written)_', '');
-    if (message.status === 'error') lines.push(`_(error${message.error === null ? '' : `: ${message.error}`})_`, '');
+    if (message.status === 'error') lines.push(`_(error${message.error === null ? '' : `: ${markdownInline(message.error)}`})_`, '');
   }
   return lines.join('\n');
 }
