@@ -103,7 +103,8 @@ describe('ModelRegistry', () => {
 
     it('a path that is not a folder, a relative path, the models folder itself', async () => {
       const registry = new ModelRegistry({ modelsDir });
-      await expectRegistryError(registry.importFolder(path.join(work.dir, 'nothing-here')), 'not_found');
+      // A local path that does not exist is not "not found on the hub": its own code and words.
+      await expect(registry.importFolder(path.join(work.dir, 'nothing-here'))).rejects.toMatchObject({ code: 'folder_not_found', message: expect.stringMatching(/^There is no folder at /) });
       await expectRegistryError(registry.importFolder('relative/path'), 'invalid_request');
       await expectRegistryError(registry.importFolder(modelsDir), 'invalid_request');
     });
