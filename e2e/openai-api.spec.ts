@@ -1,10 +1,17 @@
 // The OpenAI-compatible API from the user's side: turned on in the settings, a key made and
-// shown once, the request log filling in; and a web page of another origin, in a real
-// browser, cannot call it (its preflight is refused, and a no-cors POST starts nothing).
+// shown once, the request log filling in; a web page of another origin, in a real browser,
+// cannot call it (its preflight is refused, and a no-cors POST starts nothing); and the other
+// direction: a remote model (another Jielong's API) added in the picker answers the chat.
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { createServer as createNetServer } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 import OpenAI from 'openai';
+import { createAppServices } from '../electron/services/app-services.ts';
 import { expect, test } from './support/fixtures.ts';
+import { scriptedSpawner } from './support/scripted-host.ts';
+import { DEMO_MODEL_DIR } from './support/test-host.ts';
 
 async function freePort(): Promise<number> {
   const server = createNetServer();
@@ -82,6 +89,53 @@ test.describe('the OpenAI-compatible API', () => {
       expect(host.services.openai.busy).toBe(false);
     } finally {
       await new Promise<void>((resolve) => site.close(() => resolve()));
+    }
+  });
+});
+
+test.describe('a remote model', () => {
+  test.use({ hostOptions: { scripted: { answer: () => 'A local answer.', batchDelayMs: 5 } } });
+
+  test('is added with a connection test, marked remote in the picker, and answers the chat', async ({ app, host }) => {
+    // Another Jielong, serving its model over the API: the remote engine.
+    const root = mkdtempSync(path.join(os.tmpdir(), 'jielong-e2e-remote-'));
+    const remote = createAppServices({ dataDir: root, bundledModelsDir: path.dirname(DEMO_MODEL_DIR), spawnHost: scriptedSpawner({ answer: () => 'Written far away, on the other server.', batchDelayMs: 5 }) });
+    try {
+      await remote.models.load('jielong-tiny-random');
+      const { baseUrl, key } = await remote.openai.startForThisRun({ port: 0, allowNetwork: false });
+
+      await app.getByTestId('model-button').click();
+      const picker = app.getByTestId('model-picker');
+      await picker.getByTestId('add-remote').click();
+      await picker.getByTestId('remote-base-url').fill(baseUrl);
+      await picker.getByTestId('remote-api-key').fill('jl-wrong-key');
+      await picker.getByTestId('remote-test').click();
+      await expect(picker.getByRole('alert')).toContainText('refused the API key (401)');
+      await picker.getByTestId('remote-api-key').fill(key);
+      await picker.getByTestId('remote-test').click();
+      await expect(picker.getByTestId('remote-offered')).toHaveText('The server offers: jielong-tiny-random');
+      await expect(picker.getByTestId('remote-model-id')).toHaveValue('jielong-tiny-random');
+      await picker.getByTestId('remote-add').click();
+
+      const row = picker.getByTestId('remote-models').locator('li');
+      await expect(row).toHaveCount(1);
+      await expect(row).toContainText('Remote');
+      await expect(row).toContainText('with an API key');
+      await row.getByTestId('use-remote').click();
+      await expect(row).toContainText('Loaded');
+      await app.keyboard.press('Escape');
+
+      const composer = app.getByTestId('composer');
+      await composer.fill('Hello, far away');
+      await composer.press('Enter');
+      await expect(app.locator('[data-status="complete"]').last()).toContainText('Written far away, on the other server.', { timeout: 20_000 });
+      const stored = host.services.storage.listConversations().items;
+      expect(stored).toHaveLength(1);
+      const messages = host.services.storage.loadActivePath(stored[0]!.id).messages;
+      expect(messages.at(-1)).toMatchObject({ role: 'assistant', content: 'Written far away, on the other server.', status: 'complete' });
+    } finally {
+      await remote.close();
+      rmSync(root, { recursive: true, force: true });
     }
   });
 });
