@@ -80,6 +80,8 @@ export interface ElectronApi<W extends AppWindow> {
   devTools?: boolean;
   /** Defaults to createAppServices; replaceable in tests. */
   createServices?: (options: AppServicesOptions) => AppServices;
+  /** How remote models' API keys are kept at rest: `safeStorageCodec(safeStorage)`. */
+  secrets?: AppServicesOptions['secrets'];
   /** Defaults to contract-handlers.ts; replaceable in tests. */
   registerContractHandlers?: (binding: ContractBinding) => () => void;
   log?: (message: string, detail?: unknown) => void;
@@ -172,6 +174,7 @@ export function runApp<W extends AppWindow>(electron: ElectronApi<W>): RunningAp
           bundledModelsDir: paths.bundledModelsDir,
           spawnHost: utilityHostSpawner({ fork: electron.forkUtilityProcess, entry: paths.modelHostEntry }),
           chooseFolder,
+          ...(electron.secrets ? { secrets: electron.secrets } : {}),
         });
         services = running;
         const unregister = (electron.registerContractHandlers ?? registerContractHandlers)({ ipcMain: electron.ipcMain, trust, services: running });
