@@ -125,6 +125,7 @@ test.describe('a remote model', () => {
       await expect(row).toContainText('Loaded');
       await app.keyboard.press('Escape');
 
+      await app.getByTestId('token-view-toggle').click();
       const composer = app.getByTestId('composer');
       await composer.fill('Hello, far away');
       await composer.press('Enter');
@@ -133,9 +134,57 @@ test.describe('a remote model', () => {
       expect(stored).toHaveLength(1);
       const messages = host.services.storage.loadActivePath(stored[0]!.id).messages;
       expect(messages.at(-1)).toMatchObject({ role: 'assistant', content: 'Written far away, on the other server.', status: 'complete' });
+      // The token view shows the server's own probabilities.
+      await app.getByTestId('token-view').last().locator('.tok:not(.tok-cont)').nth(2).hover();
+      await expect(app.getByTestId('candidates').locator('.bars li')).toHaveCount(5);
+      await expect(app.getByTestId('candidates')).toContainText(/probability \d+(\.\d)?%/);
     } finally {
       await remote.close();
       rmSync(root, { recursive: true, force: true });
+    }
+  });
+});
+
+test.describe('a remote model without logprobs', () => {
+  test.use({ hostOptions: { scripted: { answer: () => 'A local answer.', batchDelayMs: 5 } } });
+
+  test('the token view says the server sent no probabilities', async ({ app }) => {
+    // A plain OpenAI-compatible server that streams text and never sends logprobs.
+    const plain: Server = createServer((request, response) => {
+      if (request.url === '/v1/models') return void response.writeHead(200, { 'Content-Type': 'application/json' }).end('{"object":"list","data":[{"id":"plain-model"}]}');
+      request.resume();
+      request.on('end', () => {
+        response.writeHead(200, { 'Content-Type': 'text/event-stream' });
+        for (const piece of ['No ', 'numbers ', 'here.']) response.write(`data: ${JSON.stringify({ choices: [{ index: 0, delta: { content: piece }, finish_reason: null }] })}\n\n`);
+        response.write(`data: ${JSON.stringify({ choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] })}\n\ndata: [DONE]\n\n`);
+        response.end();
+      });
+    });
+    await new Promise<void>((resolve) => plain.listen(0, '127.0.0.1', resolve));
+    try {
+      await app.getByTestId('model-button').click();
+      const picker = app.getByTestId('model-picker');
+      await picker.getByTestId('add-remote').click();
+      await picker.getByTestId('remote-base-url').fill(`http://127.0.0.1:${(plain.address() as { port: number }).port}/v1`);
+      await picker.getByTestId('remote-model-id').fill('plain-model');
+      await picker.getByTestId('remote-add').click();
+      const row = picker.getByTestId('remote-models').locator('li');
+      await expect(row).toContainText('no API key');
+      await row.getByTestId('use-remote').click();
+      await expect(row).toContainText('Loaded');
+      await app.keyboard.press('Escape');
+
+      await app.getByTestId('token-view-toggle').click();
+      await app.getByTestId('composer').fill('Say something');
+      await app.getByTestId('composer').press('Enter');
+      const tokens = app.getByTestId('token-view').last().locator('.tok:not(.tok-cont)');
+      await expect(tokens).toHaveCount(3);
+      await tokens.nth(1).hover();
+      await expect(app.getByTestId('candidates')).toContainText('The remote server sent no probabilities (logprobs) for this answer.');
+      await expect(app.getByTestId('candidates')).not.toContainText('probability');
+    } finally {
+      plain.closeAllConnections();
+      await new Promise<void>((resolve) => plain.close(() => resolve()));
     }
   });
 });

@@ -139,6 +139,7 @@ export const en = {
     probability: 'probability {{value}}',
     candidates: 'Top candidates for this position',
     noCandidates: 'No candidates were recorded (the settings show 0 candidates).',
+    noServerLogprobs: 'The remote server sent no probabilities (logprobs) for this answer.',
     whitespace: 'space',
     newline: 'new line',
     empty: '(part of a character)',

@@ -139,6 +139,7 @@ export const zhCN: LocaleShape = {
     probability: '概率 {{value}}',
     candidates: '这个位置概率最高的候选词元',
     noCandidates: '没有记录候选词元（设置中的候选数为 0）。',
+    noServerLogprobs: '远程服务器没有为这个回答发送概率（logprobs）。',
     whitespace: '空格',
     newline: '换行',
     empty: '（字符的一部分）',
