@@ -109,9 +109,22 @@ describe('browser host', () => {
     ws.send(Buffer.from([1, 2, 3]), { binary: true });
     expect(await nextMessage(ws)).toMatchObject({ type: 'error' });
 
+    // Every tab hears of the change (conversations.changed), then this one gets its answer.
+    const two = new Promise<Array<Record<string, unknown>>>((resolve) => {
+      const frames: Array<Record<string, unknown>> = [];
+      const take = (data: WebSocket.RawData): void => {
+        frames.push(JSON.parse(data.toString()) as Record<string, unknown>);
+        if (frames.length === 2) {
+          ws.off('message', take);
+          resolve(frames);
+        }
+      };
+      ws.on('message', take);
+    });
     ws.send(JSON.stringify({ type: 'call', id: 7, name: 'conversations.create', input: { title: '接龙 over WebSocket' } }));
-    const created = await nextMessage(ws);
+    const [changed, created] = await two;
     expect(created).toMatchObject({ type: 'result', id: 7, result: { ok: true, value: { title: '接龙 over WebSocket' } } });
+    expect(changed).toEqual({ type: 'event', name: 'conversations.changed', payload: { conversationId: (created as { result: { value: { id: string } } }).result.value.id, reason: 'created' } });
 
     ws.send(JSON.stringify({ type: 'call', id: 8, name: 'conversations.rename', input: { id: 'x' } }));
     expect(await nextMessage(ws)).toMatchObject({ type: 'result', id: 8, result: { ok: false, error: { code: 'invalid_input' } } });

@@ -80,6 +80,13 @@ export async function startBrowserHost(options: BrowserHostOptions): Promise<Bro
   const allowedOrigins = (): Set<string> => new Set([...allowedHosts()].map((h) => `http://${h}`));
 
   const server: Server = createServer((request, response) => {
+    // Whether a page's token is this run's: a tab left open across a restart learns that its
+    // address is out of date instead of retrying forever. Answers only yes (204) or no (401).
+    if (request.url === '/token-check' && request.method === 'GET' && allowedHosts().has(request.headers.host ?? '')) {
+      const given = request.headers['x-jielong-token'];
+      response.writeHead(tokensMatch(typeof given === 'string' ? given : null, token) ? 204 : 401, { 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff' }).end();
+      return;
+    }
     serveStatic(request, response, rendererRoot, allowedHosts()).catch(() => {
       if (!response.headersSent) response.writeHead(500).end();
     });

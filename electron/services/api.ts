@@ -4,7 +4,8 @@
 // an exception that escapes into Electron's IPC or the WebSocket.
 import { z } from 'zod';
 import type { Catalog } from '../shared/model-registry-types.ts';
-import { calls, type ApiErrorShape, type CallName, type CallOutput, type CallResult } from '../shared/contract.ts';
+import { calls, type ApiErrorShape, type CallName, type CallOutput, type CallResult, type EventPayload } from '../shared/contract.ts';
+import type { EventBus } from './event-bus.ts';
 import { ModelHostError } from '../shared/model-host-error.ts';
 import { USER_ERROR_MESSAGES, userErrorCodeFor } from '../shared/user-errors.ts';
 import { describeIssues } from '../shared/model-host-protocol.ts';
@@ -31,30 +32,47 @@ export interface Services {
   openai: OpenAiApiController;
   recovery: RecoveryService;
   remotes: RemoteModelStore;
+  /** Where conversation changes are announced to every window and tab (optional in tests). */
+  events?: EventBus;
 }
 
 type Handlers = { [N in CallName]: (input: z.output<(typeof calls)[N]>) => CallOutput<N> | Promise<CallOutput<N>> };
 
-export function createHandlers({ storage, chat, models, settings, registry, downloads, catalog, system, openai, recovery, remotes }: Services): Handlers {
+export function createHandlers({ storage, chat, models, settings, registry, downloads, catalog, system, openai, recovery, remotes, events }: Services): Handlers {
+  /** Announces a change to every connected window and tab, and passes the result on. */
+  const changed = <T>(conversationId: string, reason: EventPayload<'conversations.changed'>['reason'], result: T): T => {
+    events?.emit('conversations.changed', { conversationId, reason });
+    return result;
+  };
   return {
     'conversations.list': (input) => storage.listConversations({ ...input }),
-    'conversations.create': (input) => storage.createConversation(input),
-    'conversations.rename': ({ id, title }) => storage.renameConversation(id, title),
-    'conversations.pin': ({ id, pinned }) => storage.setPinned(id, pinned),
-    'conversations.updateSettings': ({ id, ...change }) => storage.updateConversationSettings(id, change),
+    'conversations.create': (input) => {
+      const conversation = storage.createConversation(input);
+      return changed(conversation.id, 'created', conversation);
+    },
+    'conversations.rename': ({ id, title }) => changed(id, 'renamed', storage.renameConversation(id, title)),
+    'conversations.pin': ({ id, pinned }) => changed(id, 'pinned', storage.setPinned(id, pinned)),
+    'conversations.updateSettings': ({ id, ...change }) => changed(id, 'settings', storage.updateConversationSettings(id, change)),
     'conversations.delete': ({ id }) => {
       const active = chat.activeAnswer;
       if (active?.conversationId === id) chat.stop({ conversationId: id });
-      return storage.softDeleteConversation(id);
+      return changed(id, 'deleted', storage.softDeleteConversation(id));
     },
-    'conversations.restore': ({ id }) => storage.restoreConversation(id),
+    'conversations.restore': ({ id }) => changed(id, 'restored', storage.restoreConversation(id)),
     'conversations.search': ({ query, ...page }) => storage.search(query, page),
     'conversations.exportMarkdown': ({ id }) => (id ? storage.exportMarkdown(id) : storage.exportAllMarkdown()),
     'conversations.exportJson': ({ ids }) => storage.exportJsonText(ids ? { conversationIds: ids } : {}),
-    'conversations.importJson': ({ text }) => storage.importJson(text),
+    'conversations.importJson': async ({ text }) => {
+      const result = await storage.importJson(text);
+      for (const id of result.conversationIds) changed(id, 'imported', null);
+      return result;
+    },
     'messages.activePath': ({ conversationId }) => storage.loadActivePath(conversationId),
     'messages.siblings': ({ messageId }) => storage.getSiblings(messageId),
-    'messages.select': ({ messageId }) => storage.selectMessage(messageId),
+    'messages.select': ({ messageId }) => {
+      const path = storage.selectMessage(messageId);
+      return changed(path.conversation.id, 'selected', path);
+    },
     'chat.send': (input) => chat.send(input),
     'chat.stop': (input) => chat.stop(input),
     'chat.regenerate': (input) => chat.regenerate(input),

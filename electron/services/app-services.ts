@@ -106,7 +106,7 @@ export function createAppServices(options: AppServicesOptions): AppServices {
   const openai = new OpenAiApiController(settings, appBackend({ storage, host, models, registry, settings, chat }), options.openai);
   chat.shareHostWith(() => openai.busy);
   const openaiStarted = openai.apply();
-  const dispatch = createDispatch(createHandlers({ storage, chat, models, settings, registry, downloads, catalog: getCatalog, system, openai, recovery, remotes }));
+  const dispatch = createDispatch(createHandlers({ storage, chat, models, settings, registry, downloads, catalog: getCatalog, system, openai, recovery, remotes, events }));
   recovery.startBackups();
   return {
     storage,

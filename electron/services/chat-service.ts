@@ -14,6 +14,15 @@ import type { Generation, ModelHostClient } from './model-host-client.ts';
 import type { ModelService } from './model-service.ts';
 import type { SettingsService } from './settings-service.ts';
 
+/** The view a request was made from no longer matches the conversation. */
+export class StaleViewError extends Error {
+  readonly code = 'stale_view';
+  constructor() {
+    super('This conversation changed: showing the latest.');
+    this.name = 'StaleViewError';
+  }
+}
+
 interface ActiveAnswer {
   conversationId: string;
   messageId: string;
@@ -58,12 +67,15 @@ export class ChatService {
     await this.active?.finished;
   }
 
-  send(input: { conversationId: string; content: string }): Promise<GenerationStarted> {
+  send(input: { conversationId: string; content: string; parentId?: string | null }): Promise<GenerationStarted> {
     return this.exclusively(async () => {
       const model = await this.models.ready();
       this.storage.getConversation(input.conversationId); // NOT_FOUND before anything is written
-      const userMessage = this.storage.appendUserMessage({ conversationId: input.conversationId, content: input.content });
-      return this.answer(input.conversationId, userMessage, model.modelId);
+      const parentId = input.parentId === undefined ? undefined : this.parentAsSeen(input.conversationId, input.parentId);
+      const userMessage = this.storage.appendUserMessage({ conversationId: input.conversationId, content: input.content, ...(parentId !== undefined ? { parentId } : {}) });
+      const started = this.answer(input.conversationId, userMessage, model.modelId);
+      this.events.emit('conversations.changed', { conversationId: input.conversationId, reason: 'messages' });
+      return started;
     });
   }
 
@@ -75,7 +87,9 @@ export class ChatService {
       }
       const model = await this.models.ready();
       const question = this.storage.getMessage(old.parentId);
-      return this.answer(old.conversationId, question, model.modelId);
+      const started = this.answer(old.conversationId, question, model.modelId);
+      this.events.emit('conversations.changed', { conversationId: old.conversationId, reason: 'messages' });
+      return started;
     });
   }
 
@@ -85,8 +99,31 @@ export class ChatService {
       if (original.role !== 'user') throw new StorageError('INVALID_INPUT', 'Only a message you wrote can be edited');
       const model = await this.models.ready();
       const userMessage = this.storage.appendUserMessage({ conversationId: original.conversationId, content: input.content, parentId: original.parentId });
-      return this.answer(original.conversationId, userMessage, model.modelId);
+      const started = this.answer(original.conversationId, userMessage, model.modelId);
+      this.events.emit('conversations.changed', { conversationId: original.conversationId, reason: 'messages' });
+      return started;
     });
+  }
+
+  /**
+   * The message the user answered, as their view showed it: the question attaches there (a
+   * branch if another window has gone on since). A parent that no longer exists, or an empty
+   * view of a conversation that has messages now, is refused: the view is stale.
+   */
+  private parentAsSeen(conversationId: string, parentId: string | null): string | null {
+    if (parentId === null) {
+      if (this.storage.loadActivePath(conversationId).messages.length > 0) throw new StaleViewError();
+      return null;
+    }
+    let parent: Message;
+    try {
+      parent = this.storage.getMessage(parentId);
+    } catch (error) {
+      if (error instanceof StorageError && error.code === 'NOT_FOUND') throw new StaleViewError();
+      throw error;
+    }
+    if (parent.conversationId !== conversationId || parent.status === 'streaming') throw new StaleViewError();
+    return parent.id;
   }
 
   stop(input: { conversationId: string }): { stopped: boolean } {
@@ -188,6 +225,7 @@ export class ChatService {
         showCommitted();
         this.models.markHealthy();
         this.events.emit('generation.done', { conversationId, messageId, status, stats });
+        this.events.emit('conversations.changed', { conversationId, reason: 'messages' });
       })
       .catch((error: unknown) => {
         const failure = error instanceof ModelHostError ? error : new ModelHostError('generation_failed', String(error));
@@ -201,6 +239,7 @@ export class ChatService {
           // The storage reports its own failure (e.g. corruption) on the next call.
         }
         this.events.emit('generation.error', { conversationId, messageId, code: failure.code, message: failure.message });
+        this.events.emit('conversations.changed', { conversationId, reason: 'messages' });
       })
       .finally(() => {
         if (this.active === active) this.active = null;

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { scriptedSpawner } from '../../e2e/support/scripted-host.ts';
-import type { CallName, CallOutput } from '../shared/contract.ts';
+import type { CallName, CallOutput, CallResult } from '../shared/contract.ts';
 import type { HostProcess, SpawnHost } from './model-host-client.ts';
 import { createAppServices, type AppServices } from './app-services.ts';
 
@@ -125,5 +125,76 @@ describe('starting an answer and switching models', () => {
     await call('chat.send', { conversationId: conversation.id, content: 'still there?' });
     await app.chat.idle();
     expect(app.storage.loadActivePath(conversation.id).messages.at(-1)?.status).toBe('complete');
+  });
+});
+
+describe('one truth across windows', () => {
+  let root: string;
+  let app: AppServices;
+  const changes: Array<{ conversationId: string; reason: string }> = [];
+
+  beforeEach(async () => {
+    root = mkdtempSync(path.join(os.tmpdir(), 'jielong-one-truth-'));
+    app = createAppServices({ dataDir: path.join(root, 'data'), bundledModelsDir: path.dirname(DEMO_MODEL), spawnHost: spawnerWithBrokenModels() });
+    app.events.subscribe((name, payload) => {
+      if (name === 'conversations.changed') changes.push(payload as { conversationId: string; reason: string });
+    });
+    changes.length = 0;
+    await app.models.load('jielong-tiny-random');
+  });
+  afterEach(async () => {
+    await app.close();
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  async function turn(conversationId: string, content: string, parentId?: string | null) {
+    const result = (await app.dispatch('chat.send', { conversationId, content, ...(parentId !== undefined ? { parentId } : {}) })) as CallResult<CallOutput<'chat.send'>>;
+    await app.chat.idle();
+    return result;
+  }
+
+  it('a send attaches under the message its view showed last, even when another window went on', async () => {
+    const created = (await app.dispatch('conversations.create', {})) as CallResult<CallOutput<'conversations.create'>>;
+    if (!created.ok) throw new Error(created.error.message);
+    const id = created.value.id;
+    const first = await turn(id, 'from A', null);
+    if (!first.ok) throw new Error(first.error.message);
+    const shownToB = first.value.assistantMessage.id;
+    // A goes on; B still shows the first answer.
+    const second = await turn(id, 'A again', shownToB);
+    expect(second.ok).toBe(true);
+    const fromB = await turn(id, 'from B', shownToB);
+    if (!fromB.ok) throw new Error(fromB.error.message);
+    expect(fromB.value.userMessage.parentId).toBe(shownToB);
+  });
+
+  it('a stale view is refused with stale_view and nothing is written', async () => {
+    const created = (await app.dispatch('conversations.create', {})) as CallResult<CallOutput<'conversations.create'>>;
+    if (!created.ok) throw new Error(created.error.message);
+    const id = created.value.id;
+    await turn(id, 'from A', null);
+    const before = app.storage.exportJson({}).conversations[0]!.messages.length;
+    // B opened the conversation while it was empty.
+    const empty = await turn(id, 'from B', null);
+    expect(empty.ok ? null : empty.error).toEqual({ code: 'stale_view', message: 'This conversation changed: showing the latest.' });
+    // B shows a message that was deleted since (another id altogether).
+    const gone = await turn(id, 'from B', 'no-such-message');
+    expect(gone.ok ? null : gone.error.code).toBe('stale_view');
+    expect(app.storage.exportJson({}).conversations[0]!.messages.length).toBe(before);
+  });
+
+  it('changes are announced for every window: new messages, selection, title, deletion', async () => {
+    const created = (await app.dispatch('conversations.create', {})) as CallResult<CallOutput<'conversations.create'>>;
+    if (!created.ok) throw new Error(created.error.message);
+    const id = created.value.id;
+    const sent = await turn(id, 'hello');
+    if (!sent.ok) throw new Error(sent.error.message);
+    await app.dispatch('chat.regenerate', { messageId: sent.value.assistantMessage.id });
+    await app.chat.idle();
+    await app.dispatch('messages.select', { messageId: sent.value.assistantMessage.id });
+    await app.dispatch('conversations.rename', { id, title: 'renamed' });
+    await app.dispatch('conversations.delete', { id });
+    const reasons = changes.filter((change) => change.conversationId === id).map((change) => change.reason);
+    expect(reasons).toEqual(['created', 'messages', 'messages', 'messages', 'messages', 'selected', 'renamed', 'deleted']);
   });
 });

@@ -73,7 +73,12 @@ export const calls = {
   'messages.siblings': z.object({ messageId: id }).strict(),
   /** Makes the active path go through this message (switching alternates, opening a search hit). */
   'messages.select': z.object({ messageId: id }).strict(),
-  'chat.send': z.object({ conversationId: id, content: content.refine((text) => text.trim().length > 0, 'the message is empty') }).strict(),
+  /**
+   * `parentId`: the last message of the branch the user sees (null: they see an empty
+   * conversation). The question attaches there; a parent that is gone, or null when the
+   * conversation has messages now, is refused with `stale_view` (the UI then shows the latest).
+   */
+  'chat.send': z.object({ conversationId: id, content: content.refine((text) => text.trim().length > 0, 'the message is empty'), parentId: id.nullable().optional() }).strict(),
   'chat.stop': z.object({ conversationId: id }).strict(),
   /** A new answer to the same question, as a sibling of `messageId` (an assistant message). */
   'chat.regenerate': z.object({ messageId: id }).strict(),
@@ -205,6 +210,10 @@ export const events = {
     .strict(),
   'generation.done': z.object({ conversationId: id, messageId: id, status: z.enum(['complete', 'interrupted']), stats: generationStatsSchema }).strict(),
   'generation.error': z.object({ conversationId: id, messageId: id, code: z.string(), message: z.string() }).strict(),
+  /** A conversation changed (from any window or tab): every window refreshes what it shows of it. */
+  'conversations.changed': z
+    .object({ conversationId: id, reason: z.enum(['created', 'messages', 'selected', 'renamed', 'settings', 'pinned', 'deleted', 'restored', 'imported']) })
+    .strict(),
   'models.progress': z.object({ modelId: id, file: z.string(), progress: z.number() }).strict(),
   'models.status': z.custom<ModelStatus>(),
   /** Installed, removed, default changed. */

@@ -138,6 +138,8 @@ export class AppState {
       transport.on('generation.token', (event) => this.live.getOrCreate(event.conversationId, event.messageId).onToken(event)),
       transport.on('generation.done', (event) => this.onDone(event)),
       transport.on('generation.error', (event) => this.onError(event)),
+      // Another window or tab (or this one) changed a conversation: show the latest.
+      transport.on('conversations.changed', (event) => this.onConversationChanged(event)),
       transport.on('models.status', (status) => {
         this.modelStatus = status;
         if (status.state !== 'loading') this.modelFile = null;
@@ -258,6 +260,8 @@ export class AppState {
         void this.checkRecovery();
         return false;
       }
+      // Another window changed the conversation: say so and show the latest.
+      if (error instanceof ApiError && error.code === 'stale_view' && this.activeId) void this.openConversation(this.activeId, { keepFocus: true });
       this.toast(() => describeError(error), { kind: 'error' });
       return false;
     }
@@ -440,7 +444,9 @@ export class AppState {
         this.messages = [];
         conversationId = created.id;
       }
-      const started = await this.call('chat.send', { conversationId, content });
+      // The message this view answers: the server attaches there, or refuses a stale view.
+      const parentId = this.messages.at(-1)?.id ?? null;
+      const started = await this.call('chat.send', { conversationId, content, parentId });
       this.applyStarted(started, this.messages.length);
     });
   }
@@ -502,6 +508,20 @@ export class AppState {
         ...(answer.stats ? { stats: { ...answer.stats } as MessageStats } : {}),
         ...(answer.error ? { error: answer.error.message } : {}),
       });
+    }
+  }
+
+  private listReload: ReturnType<typeof setTimeout> | null = null;
+
+  private onConversationChanged(event: EventPayload<'conversations.changed'>): void {
+    // The list: one reload for a burst of changes.
+    this.listReload ??= setTimeout(() => {
+      this.listReload = null;
+      void this.loadConversations();
+    }, 50);
+    // The open conversation, unless this window is writing into it (its own events keep it current).
+    if (event.conversationId === this.activeId && this.generating?.conversationId !== event.conversationId && event.reason !== 'created') {
+      void this.openConversation(event.conversationId, { keepFocus: true });
     }
   }
 

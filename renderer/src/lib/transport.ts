@@ -112,6 +112,12 @@ export interface WebSocketTransportOptions {
   callTimeoutMs?: number;
   setTimer?: (fn: () => void, ms: number) => unknown;
   clearTimer?: (handle: unknown) => void;
+  /**
+   * After a lost connection: is this page's token still the host's? false (the host restarted
+   * with a new token) ends the retries with fatal `stale_token`; true or null (cannot tell,
+   * e.g. the host is down) retries as usual.
+   */
+  checkToken?: () => Promise<boolean | null>;
 }
 
 const OPEN = 1;
@@ -223,10 +229,23 @@ export function createWebSocketTransport(options: WebSocketTransportOptions): Tr
         setState('closed', { retryInMs: null });
         return;
       }
-      const delay = backoff[Math.min(attempt, backoff.length - 1)] ?? 1000;
-      attempt += 1;
-      setState('closed', { retryInMs: delay, fatal: event.code === 1008 ? 'refused' : null });
-      retryTimer = setTimer(connect, delay);
+      const retry = (): void => {
+        const delay = backoff[Math.min(attempt, backoff.length - 1)] ?? 1000;
+        attempt += 1;
+        setState('closed', { retryInMs: delay, fatal: event.code === 1008 ? 'refused' : null });
+        retryTimer = setTimer(connect, delay);
+      };
+      if (!options.checkToken) return retry();
+      setState('closed', { retryInMs: null });
+      void options
+        .checkToken()
+        .catch(() => null)
+        .then((valid) => {
+          if (closedByUs || socket !== null) return;
+          // A token the host no longer knows will never work: say so instead of retrying forever.
+          if (valid === false) setState('closed', { retryInMs: null, fatal: 'stale_token' });
+          else retry();
+        });
     };
   };
 
@@ -291,7 +310,20 @@ export function createTransport(win: Window & { jielong?: JielongApi } = window)
   if (win.jielong) return createPreloadTransport(win.jielong);
   const url = webSocketUrlFor(win.location);
   if (!url) return createUnavailableTransport('no_token');
-  return createWebSocketTransport({ url });
+  const token = new URLSearchParams(win.location.hash.replace(/^#/, '')).get('token') ?? '';
+  return createWebSocketTransport({ url, checkToken: () => checkTokenAt(win.location.origin, token) });
+}
+
+/** Asks the browser host whether `token` is this run's (true), not (false), or cannot tell (null). */
+export async function checkTokenAt(origin: string, token: string, fetcher: typeof fetch = fetch): Promise<boolean | null> {
+  try {
+    const response = await fetcher(`${origin}/token-check`, { headers: { 'X-Jielong-Token': token }, cache: 'no-store' });
+    if (response.status === 204) return true;
+    if (response.status === 401) return false;
+    return null;
+  } catch {
+    return null;
+  }
 }
 
 /** No way to reach the services; `reason` is a code the UI explains (`no_token`). */
