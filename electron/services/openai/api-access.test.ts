@@ -214,5 +214,20 @@ describe('access to the API', () => {
       ['user', 'First question', 'complete'],
       ['assistant', ANSWER, 'complete'],
     ]);
+
+    // A client that leaves mid-answer: what was said is kept, as interrupted.
+    const controller = new AbortController();
+    const stream = await client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'Second question' }], stream: true }, { signal: controller.signal });
+    let received = '';
+    for await (const chunk of stream) {
+      received += chunk.choices[0]?.delta.content ?? '';
+      if (received.length > 0) controller.abort();
+    }
+    await expect.poll(() => app.storage.listConversations().items.length).toBe(2);
+    const left = app.storage.listConversations().items.find((c) => c.title === 'API: Second question')!;
+    const answer = app.storage.loadActivePath(left.id).messages.at(-1)!;
+    expect(answer.status).toBe('interrupted');
+    expect(answer.content.startsWith(received)).toBe(true);
+    expect(answer.content.length).toBeLessThan(ANSWER.length);
   });
 });

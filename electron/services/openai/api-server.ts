@@ -495,20 +495,26 @@ async function complete(context: Context, request: IncomingMessage, response: Se
     } finally {
       disconnect.signal.removeEventListener('abort', cancel);
     }
-    if (disconnect.signal.aborted) return;
+    const store = (interrupted: boolean): void => {
+      if (job.kind !== 'chat' || !context.options.storeConversations?.() || !backend.store) return;
+      try {
+        backend.store({ model: wanted, messages: chatMessagesFrom(job.request), answer: text, params: { ...params, seed: stats.seed }, stats, interrupted });
+      } catch {
+        // Storing is a convenience: the client still gets its answer.
+      }
+    };
+    if (disconnect.signal.aborted) {
+      // The client left: what was said so far is kept, as interrupted (when API chats are kept).
+      store(true);
+      return;
+    }
     emit(filter.flush());
     const finish = finishReason(stats, filter.stopped);
     entry.promptTokens = stats.promptTokens;
     entry.completionTokens = stats.decodeTokens;
     entry.tokensPerSecond = round(stats.decodeTokensPerSecond);
 
-    if (job.kind === 'chat' && context.options.storeConversations?.() && backend.store) {
-      try {
-        backend.store({ model: wanted, messages: chatMessagesFrom(job.request), answer: text, params: { ...params, seed: stats.seed }, stats, interrupted: false });
-      } catch {
-        // Storing is a convenience: the client still gets its answer.
-      }
-    }
+    store(false);
 
     const usage = usageOf(stats);
     const timings = timingsOf(stats);
