@@ -225,7 +225,6 @@ export class ChatService {
         showCommitted();
         this.models.markHealthy();
         this.events.emit('generation.done', { conversationId, messageId, status, stats });
-        this.events.emit('conversations.changed', { conversationId, reason: 'messages' });
       })
       .catch((error: unknown) => {
         const failure = error instanceof ModelHostError ? error : new ModelHostError('generation_failed', String(error));
@@ -239,7 +238,6 @@ export class ChatService {
           // The storage reports its own failure (e.g. corruption) on the next call.
         }
         this.events.emit('generation.error', { conversationId, messageId, code: failure.code, message: failure.message });
-        this.events.emit('conversations.changed', { conversationId, reason: 'messages' });
       })
       .finally(() => {
         if (this.active === active) this.active = null;

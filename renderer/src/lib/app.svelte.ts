@@ -33,6 +33,21 @@ export interface DraftSettings {
   sampling: StoredSampling | null;
 }
 
+/** Calls that change a conversation (the main side then tells every window). */
+const CHANGING_CALLS: ReadonlySet<CallName> = new Set<CallName>([
+  'conversations.create',
+  'conversations.rename',
+  'conversations.pin',
+  'conversations.updateSettings',
+  'conversations.delete',
+  'conversations.restore',
+  'conversations.importJson',
+  'messages.select',
+  'chat.send',
+  'chat.regenerate',
+  'chat.editAndResend',
+]);
+
 const SEARCH_DEBOUNCE_MS = 180;
 const PAGE_SIZE = 100;
 const TOKEN_VIEW_KEY = 'jielong.tokenView';
@@ -126,7 +141,13 @@ export class AppState {
   }
 
   call<N extends CallName>(name: N, input: CallInput<N>): Promise<CallOutput<N>> {
-    return this.transport.call(name, input);
+    if (!CHANGING_CALLS.has(name)) return this.transport.call(name, input);
+    // This window's own change: the conversations.changed it causes arrives before the answer
+    // (same socket, in order) and needs no reload here.
+    this.ownChanges += 1;
+    return this.transport.call(name, input).finally(() => {
+      this.ownChanges -= 1;
+    });
   }
 
   /** Subscribes to the events and loads what the first screen needs (and `conversationId`, if given). */
@@ -512,6 +533,8 @@ export class AppState {
   }
 
   private listReload: ReturnType<typeof setTimeout> | null = null;
+  /** Calls of this window that change a conversation, in flight. */
+  private ownChanges = 0;
 
   private onConversationChanged(event: EventPayload<'conversations.changed'>): void {
     // The list: one reload for a burst of changes.
@@ -520,7 +543,7 @@ export class AppState {
       void this.loadConversations();
     }, 50);
     // The open conversation, unless this window is writing into it (its own events keep it current).
-    if (event.conversationId === this.activeId && this.generating?.conversationId !== event.conversationId && event.reason !== 'created') {
+    if (event.conversationId === this.activeId && this.ownChanges === 0 && this.generating?.conversationId !== event.conversationId && event.reason !== 'created') {
       void this.openConversation(event.conversationId, { keepFocus: true });
     }
   }
