@@ -124,6 +124,7 @@ test.describe('a remote model', () => {
       await row.getByTestId('use-remote').click();
       await expect(row).toContainText('Loaded');
       await app.keyboard.press('Escape');
+      await expect(app.getByTestId('model-button')).toContainText(`jielong-tiny-random (${new URL(baseUrl).host})`);
 
       await app.getByTestId('token-view-toggle').click();
       const composer = app.getByTestId('composer');

@@ -44,7 +44,7 @@ function remoteInfo(endpoint: RemoteEndpoint): LoadedModelInfo {
 }
 
 export class RoutingModelService extends ModelService {
-  private remote: { modelId: string; endpoint: RemoteEndpoint } | null = null;
+  private remote: { modelId: string; endpoint: RemoteEndpoint & { name: string } } | null = null;
 
   constructor(
     routedHost: RoutingHostClient,
@@ -65,7 +65,8 @@ export class RoutingModelService extends ModelService {
   override getStatus(): ModelStatus {
     const remote = this.remote;
     if (!remote) return super.getStatus();
-    return { state: 'ready', modelId: remote.modelId, progress: 100, info: remoteInfo(remote.endpoint), error: null };
+    const { name, baseUrl, model } = remote.endpoint;
+    return { state: 'ready', modelId: remote.modelId, progress: 100, info: remoteInfo(remote.endpoint), error: null, remote: { name, baseUrl, model } };
   }
 
   override async load(modelId: string): Promise<ModelStatus> {

@@ -165,6 +165,8 @@ export interface ModelStatus {
   progress: number | null;
   info: LoadedModelInfo | null;
   error: { code: string; message: string } | null;
+  /** Set while a remote model (an OpenAI-compatible server) is the one in use. */
+  remote?: { name: string; baseUrl: string; model: string };
 }
 
 /** What the Models screen needs to say whether a model fits: read locally, never sent anywhere. */
