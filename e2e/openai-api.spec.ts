@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import OpenAI from 'openai';
 import { createAppServices } from '../electron/services/app-services.ts';
-import { expect, test } from './support/fixtures.ts';
+import { expect, screenshot, test } from './support/fixtures.ts';
 import { scriptedSpawner } from './support/scripted-host.ts';
 import { DEMO_MODEL_DIR } from './support/test-host.ts';
 
@@ -24,7 +24,7 @@ async function freePort(): Promise<number> {
 test.describe('the OpenAI-compatible API', () => {
   test.use({ hostOptions: { scripted: { answer: () => 'Hello from the scripted model, word by word.', batchDelayMs: 5 } } });
 
-  test('is turned on in the settings, its key is shown once, and its requests are logged', async ({ app, host }) => {
+  test('is turned on in the settings, its key is shown once, and its requests are logged', async ({ app, host }, testInfo) => {
     const port = await freePort();
     await app.getByTestId('open-settings').click();
     const section = app.getByTestId('settings-api');
@@ -43,6 +43,8 @@ test.describe('the OpenAI-compatible API', () => {
     expect(answer.choices[0]!.message.content).toBe('Hello from the scripted model, word by word.');
     await expect(section.getByTestId('api-log').locator('tbody tr').first()).toContainText('jielong-tiny-random');
     await expect(section.getByTestId('api-log').locator('tbody tr').first()).toContainText('200');
+    await section.scrollIntoViewIfNeeded();
+    await screenshot(app, testInfo, 'settings-api');
 
     // The key is not shown again after the settings are reopened.
     await app.reload();
@@ -96,7 +98,7 @@ test.describe('the OpenAI-compatible API', () => {
 test.describe('a remote model', () => {
   test.use({ hostOptions: { scripted: { answer: () => 'A local answer.', batchDelayMs: 5 } } });
 
-  test('is added with a connection test, marked remote in the picker, and answers the chat', async ({ app, host }) => {
+  test('is added with a connection test, marked remote in the picker, and answers the chat', async ({ app, host }, testInfo) => {
     // Another Jielong, serving its model over the API: the remote engine.
     const root = mkdtempSync(path.join(os.tmpdir(), 'jielong-e2e-remote-'));
     const remote = createAppServices({ dataDir: root, bundledModelsDir: path.dirname(DEMO_MODEL_DIR), spawnHost: scriptedSpawner({ answer: () => 'Written far away, on the other server.', batchDelayMs: 5 }) });
@@ -121,6 +123,7 @@ test.describe('a remote model', () => {
       await expect(row).toHaveCount(1);
       await expect(row).toContainText('Remote');
       await expect(row).toContainText('with an API key');
+      await screenshot(app, testInfo, 'model-picker-remote');
       await row.getByTestId('use-remote').click();
       await expect(row).toContainText('Loaded');
       await app.keyboard.press('Escape');
