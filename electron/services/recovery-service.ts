@@ -45,17 +45,16 @@ export class RecoveryService {
       if (!(error instanceof StorageCorruptError)) throw error;
       this.#damage = error;
     }
-    const slot = this;
     this.storage = new Proxy({} as Storage, {
-      get(_target, property) {
-        const current = slot.#current;
+      get: (_target, property) => {
+        const current = this.#current;
         if (current === null) {
           if (property === 'close') return () => undefined;
           if (property === 'isOpen') return false;
-          if (property === 'path') return slot.file;
+          if (property === 'path') return this.file;
           return () => {
-            if (slot.options.unwritable) throw new StorageError('IO', 'The data folder is not writable.', { cause: { code: slot.options.unwritable.code } });
-            throw slot.#damage ?? new StorageError('CLOSED', 'The conversation database is closed.');
+            if (this.options.unwritable) throw new StorageError('IO', 'The data folder is not writable.', { cause: { code: this.options.unwritable.code } });
+            throw this.#damage ?? new StorageError('CLOSED', 'The conversation database is closed.');
           };
         }
         const value: unknown = Reflect.get(current, property, current);
