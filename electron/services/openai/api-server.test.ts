@@ -77,6 +77,9 @@ describe('the OpenAI-compatible API with the official client', () => {
     expect(models.find((m) => m.id === MODEL)).toMatchObject({ object: 'model', loaded: true });
     expect(models.find((m) => m.id === 'second-model')?.loaded).toBe(false);
     expect((await client.models.retrieve(MODEL)).id).toBe(MODEL);
+    await expect(client.models.retrieve('no-such-model')).rejects.toBeInstanceOf(OpenAI.NotFoundError);
+    const malformed = await fetch(`${baseUrl}/models/%E0%A4%A`, { headers: { Authorization: `Bearer ${key}` } });
+    expect(malformed.status).toBe(400);
   });
 
   it('answers a chat whole, with usage and timings', async () => {

@@ -269,7 +269,12 @@ async function route(context: Context, request: IncomingMessage, response: Serve
       sendJson(response, 200, { object: 'list', data: models.map(describe) });
       return;
     }
-    const id = decodeURIComponent(path.slice('/v1/models/'.length));
+    let id: string;
+    try {
+      id = decodeURIComponent(path.slice('/v1/models/'.length));
+    } catch {
+      throw badRequest('The model id in the path is not valid percent-encoding.', 'model');
+    }
     const model = models.find((m) => m.id === id);
     if (!model) throw modelNotFound(id);
     sendJson(response, 200, describe(model));
