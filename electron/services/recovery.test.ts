@@ -138,4 +138,47 @@ describe('a damaged conversation database', () => {
     const unknown = await second.dispatch('recovery.restoreBackup', { name: '../jielong.sqlite' });
     expect(unknown.ok).toBe(false);
   });
+
+  it('random damage, 20 seeds: the app always starts; when damaged, salvage gives a working database; a second start makes no second copy', async () => {
+    const template = freshDir();
+    const seeded = start(template);
+    await populate(seeded, 40);
+    await stop(seeded);
+    let damagedSeeds = 0;
+    for (let seed = 1; seed <= 20; seed += 1) {
+      const dataDir = freshDir();
+      fs.mkdirSync(dataDir, { recursive: true });
+      fs.copyFileSync(path.join(template, DATABASE_FILE), path.join(dataDir, DATABASE_FILE));
+      const file = path.join(dataDir, DATABASE_FILE);
+      const pages = fs.statSync(file).size / 4096;
+      let state = seed * 2_654_435_761;
+      const rand = (): number => ((state = (Math.imul(state, 1_103_515_245) + 12_345) >>> 0) / 4_294_967_296);
+      const fd = fs.openSync(file, 'r+');
+      for (let hit = 0; hit < 3; hit += 1) {
+        const page = 1 + Math.floor(rand() * (pages - 1));
+        fs.writeSync(fd, Buffer.alloc(16 + Math.floor(rand() * 400), Math.floor(rand() * 256)), 0, undefined, page * 4096 + (rand() < 0.5 ? 0 : Math.floor(rand() * 3000)));
+      }
+      fs.closeSync(fd);
+
+      const app = start(dataDir); // never throws
+      const status = await call(app, 'recovery.status', {});
+      if (status.state === 'damaged') {
+        damagedSeeds += 1;
+        await stop(app);
+        const again = start(dataDir);
+        expect((await call(again, 'recovery.status', {})).state, `seed ${seed}`).toBe('damaged');
+        expect(asideCopies(dataDir), `seed ${seed}: one copy of the damaged file`).toHaveLength(1);
+        const report = await call(again, 'recovery.salvage', {});
+        const listed = await call(again, 'conversations.list', { limit: 500 });
+        expect(listed.items.length, `seed ${seed}`).toBeGreaterThanOrEqual(report.conversations.saved);
+        again.storage.checkIntegrity(true);
+        await stop(again);
+      } else {
+        // Damage where nothing lives: the app works as usual.
+        expect((await app.dispatch('conversations.list', {})).ok, `seed ${seed}`).toBe(true);
+        await stop(app);
+      }
+    }
+    expect(damagedSeeds).toBeGreaterThanOrEqual(10);
+  });
 });
