@@ -5,6 +5,7 @@
 import { open, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { ModelHostError } from '../shared/model-host-error.ts';
+import { checkChatTemplate } from './chat-template-check.ts';
 import type { ModelDtype } from '../shared/model-host-protocol.ts';
 import { externalDataFilePaths, onnxFilePath, REQUIRED_MODEL_FILES, type ExternalDataFormat } from '../shared/model-layout.ts';
 
@@ -44,6 +45,8 @@ export async function checkModelFolder(modelDir: string, dtype: ModelDtype): Pro
       throw new ModelHostError('model_invalid', `${file} is not valid JSON (${(error as Error).message})`);
     }
   }
+
+  checkChatTemplate(JSON.parse(await readFile(path.join(modelDir, 'tokenizer_config.json'), 'utf8')) as Record<string, unknown>);
 
   const config = JSON.parse(await readFile(path.join(modelDir, 'config.json'), 'utf8')) as Partial<ModelConfig>;
   if (typeof config.model_type !== 'string') throw new ModelHostError('model_invalid', 'config.json has no model_type');

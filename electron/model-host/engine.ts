@@ -150,9 +150,6 @@ export class Engine {
       const vocabSize = (await runner.forward([0], undefined, 0)).logits.length;
       const eosTokenIds = new Set(checked.eosTokenIds);
       if (eosTokenIds.size === 0) throw new ModelHostError('model_invalid', 'The model states no end-of-sequence token (eos_token_id)');
-      if (!tokenizer.chat_template && !(tokenizer as unknown as { config?: { chat_template?: unknown } }).config?.chat_template) {
-        throw new ModelHostError('model_invalid', 'tokenizer_config.json has no chat_template: this is not a chat model');
-      }
       const info: LoadedModelInfo = {
         modelDir: request.modelDir,
         dtype: request.dtype,

@@ -64,6 +64,12 @@ beforeAll(() => {
   add('not-json', 'invalid_model', /^tokenizer_config\.json is not valid JSON\.$/, (dir) => {
     fs.copyFileSync(path.join(root, 'passwd'), path.join(dir, 'tokenizer_config.json'));
   });
+  add('broken-template', 'invalid_model', /chat template \(in tokenizer_config\.json\) cannot be used: it has a syntax error/, (dir) => {
+    const file = path.join(dir, 'tokenizer_config.json');
+    const config = JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>;
+    config['chat_template'] = '{% for message in messages %}{{ message.content }}';
+    fs.writeFileSync(file, JSON.stringify(config));
+  });
   folders['missing'] = { dir: path.join(root, 'no-such-folder'), code: 'folder_not_found', says: /^There is no folder at / };
 });
 

@@ -131,7 +131,7 @@ describe('ModelHostClient with a real host process', () => {
 
   describe('bad models', () => {
     // Filled in beforeAll; it.each needs names up front.
-    const names = ['missing-onnx', 'truncated-onnx', 'garbage-onnx', 'lfs-pointer', 'missing-tokenizer', 'missing-tokenizer-config', 'layer-mismatch', 'missing-external-data', 'encoder-decoder-graph'];
+    const names = ['missing-onnx', 'truncated-onnx', 'garbage-onnx', 'lfs-pointer', 'missing-tokenizer', 'missing-tokenizer-config', 'layer-mismatch', 'missing-external-data', 'encoder-decoder-graph', 'broken-chat-template', 'no-chat-template'];
     it.each(names)('%s: a typed error within 10 s, and the host stays usable', async (name) => {
       const folder = bad.folders.find((f) => f.name === name) as BadModelFolder;
       const started = performance.now();

@@ -82,7 +82,7 @@ describe('ModelRegistry', () => {
   });
 
   describe('refuses each bad folder from the engine issue with its reason, copying nothing', () => {
-    it.each(['missing-onnx', 'truncated-onnx', 'garbage-onnx', 'lfs-pointer', 'missing-tokenizer', 'missing-tokenizer-config', 'layer-mismatch', 'missing-external-data'])(
+    it.each(['missing-onnx', 'truncated-onnx', 'garbage-onnx', 'lfs-pointer', 'missing-tokenizer', 'missing-tokenizer-config', 'layer-mismatch', 'missing-external-data', 'broken-chat-template', 'no-chat-template', 'encoder-decoder-graph'])(
       '%s',
       async (name) => {
         const bad = await makeBadModelFolders();

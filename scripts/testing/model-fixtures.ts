@@ -63,6 +63,16 @@ export async function makeBadModelFolders(): Promise<{ root: string; folders: Ba
       config['transformers.js_config'] = { use_external_data_format: 1 };
     }),
   );
+  await add('broken-chat-template', /chat template \(in tokenizer_config\.json\) cannot be used: it has a syntax error/, (dir) =>
+    editJson(path.join(dir, 'tokenizer_config.json'), (config) => {
+      config['chat_template'] = '{% for message in messages %}{{ message.content }}';
+    }),
+  );
+  await add('no-chat-template', /has no chat_template: this is not a chat model/, (dir) =>
+    editJson(path.join(dir, 'tokenizer_config.json'), (config) => {
+      delete config['chat_template'];
+    }),
+  );
   // A seq2seq export's decoder: it takes the encoder's output besides its own cache.
   await add('encoder-decoder-graph', /encoder-decoder model \(its graph takes encoder_hidden_states\)\. Jielong runs text-only decoder models/, (dir) =>
     writeFile(onnx(dir), decoderGraphTaking(['input_ids', 'encoder_hidden_states', 'past_key_values.0.key', 'past_key_values.0.value', 'past_key_values.1.key', 'past_key_values.1.value'])),
