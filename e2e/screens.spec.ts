@@ -21,6 +21,8 @@ const ALLOWED_LATIN = new Set([
   ...['top', 'min', 'ctrl', 'shift', 'enter', 'esc', 'kb', 'mb', 'gb', 'tb', 'cpu', 'cuda', 'fp', 'npm', 'run', 'serve'],
   // Names of formats, files and services the Models screen points at, the same in any language.
   ...['onnx', 'hugging', 'face', 'transformers', 'js', 'config', 'json', 'tokenizer', 'model', 'id', 'main'],
+  // The API settings: protocol and service names Chinese UIs keep as they are, and an example address.
+  ...['openai', 'api', 'cors', 'http', 'localhost'],
 ]);
 
 async function untranslated(page: Page): Promise<string[]> {
