@@ -25,6 +25,8 @@
 //   BENCH_PREFILL_TOKENS 512
 //   BENCH_RSS_ANSWERS    60                     (0 skips the memory series)
 //   BENCH_TTFT_ROUNDS    3                      (0 skips the TTFT series)
+//   BENCH_ENGINE_VARIANTS  JSON {name: onnxruntime SessionOptions}: our engine in-process (side-worker) with each,
+//                        interleaved with the other sides, e.g. '{"t1":{"intraOpNumThreads":1},"nospin":{"extra":{"session":{"intra_op":{"allow_spinning":"0"}}}}}'
 //   BENCH_SKIP_LLAMACPP  1 skips llama.cpp;  BENCH_LLAMACPP_PREBUILT=1 also times node-llama-cpp's prebuilt binary (1 thread)
 // Prints one JSON object per line on stdout: the machine line first, then figures
 // {"figure", "value", "dtype", "model", ...}; progress goes to stderr.
@@ -65,6 +67,7 @@ const TURNS = 10;
 const SKIP_LLAMACPP = process.env['BENCH_SKIP_LLAMACPP'] === '1';
 const ALSO_PREBUILT = process.env['BENCH_LLAMACPP_PREBUILT'] === '1';
 const MODELS = (process.env['BENCH_MODELS'] ?? 'smollm2,qwen2.5-0.5b').split(',').filter(Boolean);
+const ENGINE_VARIANTS = JSON.parse(process.env['BENCH_ENGINE_VARIANTS'] ?? '{}') as Record<string, Record<string, unknown>>;
 const DTYPES = (process.env['BENCH_DTYPES'] ?? 'fp32,q8,q4').split(',').filter(Boolean) as BenchDtype[];
 /** Tokens compared in the F32 greedy-ids check against llama.cpp. */
 const GREEDY_CHECK_TOKENS = 32;
@@ -166,10 +169,10 @@ class SideProcess {
     child.on('message', (reply: SideReply) => this.waiting.shift()?.(reply));
   }
 
-  static async start(side: SideName, modelDir: string, dtype: BenchDtype): Promise<SideProcess> {
+  static async start(side: SideName, modelDir: string, dtype: BenchDtype, sessionOptions?: Record<string, unknown>): Promise<SideProcess> {
     const child = fork(path.join(ROOT, 'scripts', 'bench', 'side-worker.ts'), [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     const process_ = new SideProcess(child);
-    await process_.request({ init: { side, modelDir, dtype: dtype as ModelDtype } });
+    await process_.request({ init: { side, modelDir, dtype: dtype as ModelDtype, ...(sessionOptions ? { sessionOptions } : {}) } });
     return process_;
   }
 
@@ -364,6 +367,8 @@ async function benchOne(model: BenchModel, dtype: BenchDtype, spawnHost: ReturnT
   const info = await client.load({ modelDir, dtype: dtype as ModelDtype });
   const raw = await SideProcess.start('raw', modelDir, dtype);
   const gen = await SideProcess.start('generate', modelDir, dtype);
+  const variants: Array<[string, SideProcess]> = [];
+  for (const [name, options] of Object.entries(ENGINE_VARIANTS)) variants.push([name, await SideProcess.start('engine', modelDir, dtype, options)]);
 
   // A prompt whose greedy answer has no EOS within N + 1 tokens (the host stops at EOS).
   let messages: ChatMessage[] | undefined;
@@ -380,6 +385,8 @@ async function benchOne(model: BenchModel, dtype: BenchDtype, spawnHost: ReturnT
   if (!messages || !rawWarm) throw new Error(`bench: every prompt's greedy answer hits EOS within ${DECODE_TOKENS + 1} tokens`);
   const hostWarm = await hostRun(client, messages, DECODE_TOKENS);
   const genWarm = await gen.run(ids, messages, DECODE_TOKENS);
+  for (const [, variant] of variants) await variant.run(ids, messages, DECODE_TOKENS);
+  const variantRates: Record<string, number[]> = Object.fromEntries(variants.map(([name]) => [name, []]));
   if (hostWarm.stats.promptTokens !== ids.length) throw new Error(`bench: the host's prompt has ${hostWarm.stats.promptTokens} tokens, the others ${ids.length}`);
   const agree = (a: number[], b: number[]) => a.findIndex((x, i) => x !== b[i]);
   progress(`${model.name} ${dtype}: prompt ${ids.length} tokens; greedy ids host vs raw first differ at ${agree(hostWarm.ids, rawWarm.ids)}, generate vs raw at ${agree(genWarm.ids, rawWarm.ids)} (-1: never)`);
@@ -389,9 +396,11 @@ async function benchOne(model: BenchModel, dtype: BenchDtype, spawnHost: ReturnT
     rates.raw.push(decodeRate('raw', await raw.run(ids, messages, DECODE_TOKENS), DECODE_TOKENS));
     rates.generate.push(decodeRate('generate()', await gen.run(ids, messages, DECODE_TOKENS), DECODE_TOKENS));
     rates.host.push(decodeRate('host', await hostRun(client, messages, DECODE_TOKENS), DECODE_TOKENS));
+    for (const [name, variant] of variants) variantRates[name]!.push(decodeRate(`engine ${name}`, await variant.run(ids, messages, DECODE_TOKENS), DECODE_TOKENS));
     progress(`${model.name} ${dtype}: round ${r + 1}/${ROUNDS} raw ${rates.raw.at(-1)!.toFixed(1)} generate ${rates.generate.at(-1)!.toFixed(1)} host ${rates.host.at(-1)!.toFixed(1)} tok/s`);
   }
   await gen.stop();
+  for (const [, variant] of variants) await variant.stop();
 
   const prefill = { raw: [] as number[], host: [] as number[] };
   if (long) {
@@ -410,6 +419,10 @@ async function benchOne(model: BenchModel, dtype: BenchDtype, spawnHost: ReturnT
   for (const side of ['raw', 'generate', 'host'] as const) {
     const s = stats(rates[side]);
     print('decode_tok_s', s.median, { ...common, side, best: round2(s.best), rounds: s.rounds });
+  }
+  for (const [name, xs] of Object.entries(variantRates)) {
+    const s = stats(xs);
+    print('decode_tok_s', s.median, { ...common, side: `engine_in_process_${name}`, session_options: ENGINE_VARIANTS[name], best: round2(s.best), rounds: s.rounds });
   }
   const ratio = (a: readonly number[], b: readonly number[]) => ({ value: median(a) / median(b), best_ratio: round4(best(a) / best(b)) });
   const hr = ratio(rates.host, rates.raw);

@@ -2,20 +2,21 @@
 // measured, an idle transformers.js model in the same process as a raw onnxruntime session
 // halves the raw session's decode speed (smollm2 q4: 22 -> 11.5 tok/s), so the raw loop and
 // generate() must not share a process with each other or with the bench.
-// Messages (IPC): {init: {side, modelDir, dtype}} -> {ready}; {decode: {ids | messages, tokens}}
+// Messages (IPC): {init: {side, modelDir, dtype, sessionOptions?}} -> {ready}; {decode: {ids | messages, tokens}}
 // -> {ids, times}; {prefill: {ids}} -> {ms}; times are this process's performance.now().
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { AutoModelForCausalLM, AutoTokenizer, env, type PreTrainedTokenizer } from '@huggingface/transformers';
 import * as ort from 'onnxruntime-node';
+import type { Engine } from '../../electron/model-host/engine.ts';
 import type { ChatMessage, ModelDtype } from '../../electron/shared/model-host-protocol.ts';
 import { onnxFilePath } from '../../electron/shared/model-layout.ts';
 
 env.allowRemoteModels = false;
 
-export type SideName = 'raw' | 'generate';
+export type SideName = 'raw' | 'generate' | 'engine';
 export type SideRequest =
-  | { init: { side: SideName; modelDir: string; dtype: ModelDtype } }
+  | { init: { side: SideName; modelDir: string; dtype: ModelDtype; sessionOptions?: ort.InferenceSession.SessionOptions } }
   | { decode: { ids: number[]; messages: ChatMessage[]; tokens: number } }
   | { prefill: { ids: number[] } };
 export type SideReply = { ready: true } | { ids: number[]; times: number[] } | { ms: number } | { error: string };
@@ -117,11 +118,51 @@ class GenerateSide {
   }
 }
 
-let side: RawSide | GenerateSide | undefined;
+/**
+ * (d) Our engine in this process with given onnxruntime session options (EngineOptions): the
+ * host's own loop without the process boundary, to measure settings (BENCH_ENGINE_VARIANTS).
+ */
+class EngineSide {
+  private constructor(private readonly engine: Engine) {}
+
+  static async create(modelDir: string, dtype: ModelDtype, sessionOptions: ort.InferenceSession.SessionOptions): Promise<EngineSide> {
+    // Imported here so that the raw and generate() workers never load the engine.
+    const { Engine: EngineClass } = await import('../../electron/model-host/engine.ts');
+    const engine = new EngineClass({ sessionOptions });
+    await engine.load({ modelDir, dtype, device: 'cpu' }, () => undefined);
+    return new EngineSide(engine);
+  }
+
+  async run(messages: ChatMessage[], tokens: number): Promise<{ ids: number[]; times: number[] }> {
+    const times: number[] = [performance.now()];
+    const ids: number[] = [];
+    const params = { temperature: 0, topK: 0, topP: 1, minP: 0, repetitionPenalty: 1, maxNewTokens: tokens + 1 };
+    await this.engine.generate(
+      { requestId: 'bench', messages, params, candidates: 0, reuseCache: false },
+      {
+        onPrefill: () => undefined,
+        onToken: (t) => {
+          times.push(performance.now());
+          ids.push(t.tokenId);
+        },
+        isCancelled: () => false,
+      },
+    );
+    return { ids, times };
+  }
+}
+
+let side: RawSide | GenerateSide | EngineSide | undefined;
 
 async function handle(request: SideRequest): Promise<SideReply> {
   if ('init' in request) {
-    side = request.init.side === 'raw' ? await RawSide.create(request.init.modelDir, request.init.dtype) : await GenerateSide.create(request.init.modelDir, request.init.dtype);
+    const { modelDir, dtype } = request.init;
+    side =
+      request.init.side === 'raw'
+        ? await RawSide.create(modelDir, dtype)
+        : request.init.side === 'generate'
+          ? await GenerateSide.create(modelDir, dtype)
+          : await EngineSide.create(modelDir, dtype, request.init.sessionOptions ?? {});
     return { ready: true };
   }
   if (!side) throw new Error('side-worker: not initialized');
