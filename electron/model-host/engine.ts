@@ -1,12 +1,12 @@
-// Runs one model: loads it with transformers.js (its ONNX session, tokenizer and chat
-// template) and generates with our own loop: prefill the prompt once, then decode one token
+// Runs one model: loads its ONNX session with onnxruntime and its tokenizer and chat
+// template with transformers.js, and generates with our own loop: prefill the prompt once, then decode one token
 // at a time, feeding each chosen token back with the KV cache. Our loop, not generate(),
 // because generate() ignores top_p, drops min_p and the seed, exposes no probabilities and
 // does not check a reused cache against the new prompt.
 import { randomInt } from 'node:crypto';
 import path from 'node:path';
-import { AutoModelForCausalLM, AutoTokenizer, env, type PreTrainedModel, type PreTrainedTokenizer } from '@huggingface/transformers';
-import type { InferenceSession } from 'onnxruntime-node';
+import { AutoTokenizer, env, type PreTrainedTokenizer } from '@huggingface/transformers';
+import { InferenceSession } from 'onnxruntime-node';
 import { ModelHostError } from '../shared/model-host-error.ts';
 import {
   SAMPLING_LIMITS,
@@ -21,7 +21,7 @@ import {
 } from '../shared/model-host-protocol.ts';
 import { positionIdOffset } from '../model-files/decoder-graph.ts';
 import { verifyModelDtype } from '../model-files/model-folder-inspect.ts';
-import { externalDataFilePaths, onnxFilePath } from '../shared/model-layout.ts';
+import { onnxFilePath } from '../shared/model-layout.ts';
 import { DecoderRunner, readDecoderSignature } from './decoder-runner.ts';
 import { IncrementalDetokenizer } from './incremental-detokenizer.ts';
 import { PromptCache } from './kv-cache.ts';
@@ -70,7 +70,7 @@ export interface GenerateCallbacks {
 export type LoadProgress = Omit<HostEventOf<'load-progress'>, 'type' | 'requestId'>;
 
 interface LoadedModel {
-  model: PreTrainedModel;
+  session: InferenceSession;
   runner: DecoderRunner;
   tokenizer: PreTrainedTokenizer;
   info: LoadedModelInfo;
@@ -113,26 +113,19 @@ export class Engine {
     const { graph } = checked;
 
     const timeoutMs = LOAD_TIMEOUT_BASE_MS + (checked.weightBytes / 1e9) * LOAD_TIMEOUT_MS_PER_GB;
-    const progress_callback = (event: unknown): void => {
-      const e = event as { status?: string; file?: string; progress?: number; loaded?: number; total?: number };
-      if (e.status === 'progress' && typeof e.file === 'string') {
-        onProgress({ file: e.file, progress: clampPercent(e.progress), loaded: e.loaded, total: e.total });
-      }
-    };
+    const onnxPath = onnxFilePath(request.dtype);
     let tokenizer: PreTrainedTokenizer;
-    let model: PreTrainedModel;
+    let session: InferenceSession;
+    // The session is created from the file's path by onnxruntime itself, which reads the
+    // external data the graph names from the same folder. transformers.js' model loader would
+    // also stream the whole file into a JavaScript queue nobody reads (its FileResponse),
+    // holding a second copy of the weights until the collector finds it.
+    onProgress({ file: onnxPath, progress: 0 });
     try {
-      [tokenizer, model] = await withTimeout(
+      [tokenizer, session] = await withTimeout(
         Promise.all([
           AutoTokenizer.from_pretrained(request.modelDir, { local_files_only: true }),
-          AutoModelForCausalLM.from_pretrained(request.modelDir, {
-            dtype: request.dtype,
-            device: request.device,
-            local_files_only: true,
-            progress_callback,
-            session_options: this.sessionOptions,
-            ...externalDataOption(checked.externalDataFiles, request.dtype),
-          }),
+          InferenceSession.create(path.join(request.modelDir, onnxPath), { ...this.sessionOptions, executionProviders: [request.device] }),
         ]),
         timeoutMs,
         `Loading the model took longer than ${Math.round(timeoutMs / 1000)} s`,
@@ -141,10 +134,9 @@ export class Engine {
       if (error instanceof ModelHostError) throw error;
       throw new ModelHostError('load_failed', `The model could not be loaded: ${describe(error)}`);
     }
+    onProgress({ file: onnxPath, progress: 100 });
 
     try {
-      const session = (model as unknown as { sessions: Record<string, InferenceSession | undefined> }).sessions['model'];
-      if (!session) throw new ModelHostError('model_invalid', `${onnxFilePath(request.dtype)} did not load as a decoder session`);
       const runner = new DecoderRunner(session, readDecoderSignature(session, graph, positionIdOffset(checked.config.model_type)));
       // One forward pass proves the graph runs and tells the vocabulary size.
       const vocabSize = (await runner.forward([0], undefined, 0)).logits.length;
@@ -168,10 +160,10 @@ export class Engine {
           inputs: [...new Set(session.inputNames.map((name) => name.replace(/^past_key_values\.\d+\./, 'past_key_values.*.')))],
         },
       };
-      this.loaded = { model, runner, tokenizer, info, eosTokenIds };
+      this.loaded = { session, runner, tokenizer, info, eosTokenIds };
       return info;
     } catch (error) {
-      await model.dispose().catch(() => undefined);
+      await session.release().catch(() => undefined);
       if (error instanceof ModelHostError) throw error;
       throw new ModelHostError('model_invalid', `The model loaded but does not run: ${describe(error)}`);
     }
@@ -182,7 +174,7 @@ export class Engine {
     this.loaded = null;
     this.cache.clear();
     this.tokenTextCache.clear();
-    if (loaded) await loaded.model.dispose();
+    if (loaded) await loaded.session.release();
   }
 
   async generate(request: GenerateRequest, callbacks: GenerateCallbacks): Promise<GenerationStats> {
@@ -297,19 +289,6 @@ export class Engine {
   }
 }
 
-/**
- * transformers.js never looks for external data by itself: it needs a chunk count, from
- * config.json or this option. Given only when the graph's files carry the names that count
- * implies (model_q4.onnx_data, _data_1, ...): a count naming a file that is not there makes
- * its loader wait forever. Other names are left to onnxruntime, which reads the locations the
- * graph states from the file's own folder.
- */
-function externalDataOption(files: readonly string[], dtype: ModelDtype): { use_external_data_format?: number } {
-  if (files.length === 0) return {};
-  const expected = externalDataFilePaths(dtype, files.length).map((p) => path.posix.basename(p));
-  return expected.every((name) => files.includes(name)) ? { use_external_data_format: files.length } : {};
-}
-
 /** A raw prompt (no chat template), tokenized with the tokenizer's own special tokens (BOS). */
 function rawPrompt(tokenIds: number[], contextLength: number): { tokenIds: number[]; droppedMessages: number } {
   if (tokenIds.length >= contextLength) {
@@ -320,10 +299,6 @@ function rawPrompt(tokenIds: number[], contextLength: number): { tokenIds: numbe
 
 function yieldToEventLoop(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
-}
-
-function clampPercent(value: number | undefined): number {
-  return Math.min(100, Math.max(0, Number.isFinite(value) ? (value as number) : 0));
 }
 
 function describe(error: unknown): string {
