@@ -14,7 +14,10 @@ export default defineConfig({
   // Two cores: the page, the host and the model share them.
   workers: process.env['CI'] ? 2 : 2,
   fullyParallel: true,
-  retries: 0,
+  // CI retries a failed spec once, and the list reporter names it flaky: a clean-clone run saw
+  // the page's WebSocket drop ("Connection lost") mid-test in two specs that pass alone and
+  // in repeated runs; the cause is not found yet. Locally a failure fails at once.
+  retries: process.env['CI'] ? 1 : 0,
   // skip-policy: lists every skipped test with its reason and fails the run on any skip but
   // the Electron spec's (no Electron binary).
   reporter: [['list'], ['./e2e/support/skip-policy.ts']],
