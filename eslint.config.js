@@ -6,7 +6,7 @@ import svelte from 'eslint-plugin-svelte';
 import svelteConfig from './svelte.config.js';
 
 /**
- * Which folder may import which (DEVELOPERS.md, shared/notes/architecture.md).
+ * Which folder may import which (the README's Layout section).
  * Arrows point down only: main/server -> services -> storage | host client -> model host.
  * @param {string[]} folders electron/<folder> names this code must not import
  * @param {string[]} [extra] other forbidden module names
@@ -20,7 +20,7 @@ const forbid = (folders, extra = []) => ({
       patterns: [
         ...folders.map((folder) => ({
           group: [`**/${folder}/*`, `**/electron/${folder}/*`],
-          message: `this layer must not import electron/${folder} (see shared/notes/architecture.md)`,
+          message: `this layer must not import electron/${folder} (see the README's Layout section)`,
         })),
         ...(extra.includes('node:') ? [{ group: ['node:*'], message: 'the shared contract is pure: no node: imports' }] : []),
       ],

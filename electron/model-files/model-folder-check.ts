@@ -1,6 +1,6 @@
 // Checks a model folder before transformers.js sees it. Its loader hangs forever on a missing
 // external-data file and memoizes a missing tokenizer_config.json for the life of the
-// process (shared/notes/transformers-js-v4-facts.md), so problems must be caught here, with
+// process (transformers.js 4.3.1, utils/model-loader.js), so problems must be caught here, with
 // a message that says what is wrong and where.
 import { open, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
@@ -34,21 +34,23 @@ export async function checkModelFolder(modelDir: string, dtype: ModelDtype): Pro
   const folderStat = await stat(modelDir).catch(() => null);
   if (!folderStat?.isDirectory()) throw new ModelHostError('model_not_found', `No model folder at ${modelDir}`);
 
+  const parsed = new Map<string, unknown>();
   for (const file of REQUIRED_MODEL_FILES) {
     const full = path.join(modelDir, file);
     const text = await readFile(full, 'utf8').catch(() => null);
     if (text === null) throw new ModelHostError('model_invalid', `The model is missing ${file} (looked in ${modelDir})`);
     if (text.startsWith(LFS_POINTER_PREFIX)) throw new ModelHostError('model_invalid', `${file} is a Git LFS pointer, not the real file: download the model with its LFS files`);
     try {
-      JSON.parse(text);
+      parsed.set(file, JSON.parse(text));
     } catch (error) {
       throw new ModelHostError('model_invalid', `${file} is not valid JSON (${(error as Error).message})`);
     }
   }
 
-  checkChatTemplate(JSON.parse(await readFile(path.join(modelDir, 'tokenizer_config.json'), 'utf8')) as Record<string, unknown>);
+  // Each file read and parsed once, above.
+  checkChatTemplate((parsed.get('tokenizer_config.json') ?? {}) as Record<string, unknown>);
 
-  const config = JSON.parse(await readFile(path.join(modelDir, 'config.json'), 'utf8')) as Partial<ModelConfig>;
+  const config = (parsed.get('config.json') ?? {}) as Partial<ModelConfig>;
   if (typeof config.model_type !== 'string') throw new ModelHostError('model_invalid', 'config.json has no model_type');
   if (!Number.isInteger(config.num_hidden_layers) || (config.num_hidden_layers ?? 0) < 1) {
     throw new ModelHostError('model_invalid', 'config.json has no valid num_hidden_layers');

@@ -107,8 +107,8 @@ export class Engine {
   async load(request: LoadRequest, onProgress: (progress: LoadProgress) => void): Promise<LoadedModelInfo> {
     await this.unload();
     const started = performance.now();
-    // Every file checked, and a graph of another kind refused with what it is, before
-    // transformers.js sees the folder (its loader hangs on a missing external-data file).
+    // Every file checked (an end-of-sequence token included), and a graph of another kind
+    // refused with what it is, before onnxruntime or the tokenizer loader sees the folder.
     const checked = await verifyModelDtype(request.modelDir, request.dtype);
     const { graph } = checked;
 
@@ -141,7 +141,6 @@ export class Engine {
       // One forward pass proves the graph runs and tells the vocabulary size.
       const vocabSize = (await runner.forward([0], undefined, 0)).logits.length;
       const eosTokenIds = new Set(checked.eosTokenIds);
-      if (eosTokenIds.size === 0) throw new ModelHostError('model_invalid', 'The model states no end-of-sequence token (eos_token_id)');
       const info: LoadedModelInfo = {
         modelDir: request.modelDir,
         dtype: request.dtype,

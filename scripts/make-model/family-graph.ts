@@ -1,5 +1,5 @@
 // ONNX decoder graphs of the catalog's model families, in the three styles the published
-// exports use (shared/notes/real-exports.md):
+// exports use (the README's Models section):
 //   optimum     plain ops; inputs input_ids, attention_mask, position_ids, past_key_values.*;
 //               KV grown by Concat. (gemma3-nomask: no attention_mask input at all.)
 //   gqa-fused   onnxruntime-genai builder: com.microsoft GroupQueryAttention with do_rotary=1

@@ -1,5 +1,5 @@
 // The ONNX graph of a Llama decoder with a KV cache, in the input/output contract that
-// transformers.js 4 feeds (shared/notes/transformers-js-v4-facts.md):
+// transformers.js 4 feeds:
 //   inputs   input_ids, attention_mask, position_ids: int64;
 //            past_key_values.{i}.key/.value: float [batch_size, kvHeads, past_sequence_length, headDim]
 //   outputs  logits: float [batch_size, sequence_length, vocab];

@@ -142,7 +142,7 @@ async function opHistogram(file: string): Promise<Record<string, number>> {
 }
 
 describe('graph inputs and outputs per style', () => {
-  it('uses the ops of the real exports (shared/notes/real-exports.md)', async () => {
+  it('uses the ops of the real exports', async () => {
     const file = (mirror: string, dtype: FamilyDtype): string => path.join(root, mirror, 'onnx', FAMILY_ONNX_FILE_NAMES[dtype]);
     const layers = (mirror: string): number => mirrorSpec(mirror).tiny.numHiddenLayers;
     // Llama-3.2-1B-Instruct: a GQA per layer, two skip-norms per layer, no rotary ops, head via Transpose.

@@ -24,6 +24,7 @@ import path from 'node:path';
 import type { FamilyArchitecture, ArchKind } from './family.ts';
 import { buildFamilyModel, FAMILY_DTYPES, FAMILY_ONNX_FILE_NAMES, isFloat16Dtype, type FamilyDtype, type GraphStyle } from './family-graph.ts';
 import { writeOnnxModel, writeOnnxModelWithExternalData } from './onnx-writer.ts';
+import { PRESETS } from './presets.ts';
 import { buildTokenizer, SPECIAL_TOKEN_IDS, tokenizerJsonText } from './tokenizer.ts';
 
 export { FAMILY_DTYPES, FAMILY_ONNX_FILE_NAMES, GRAPH_STYLES, type FamilyDtype, type GraphStyle } from './family-graph.ts';
@@ -50,17 +51,8 @@ export interface MirrorSpec {
   readonly full: FamilyArchitecture;
 }
 
-const TINY_BASE = {
-  hiddenSize: 64,
-  numHiddenLayers: 2,
-  numAttentionHeads: 4,
-  numKeyValueHeads: 2,
-  headDim: 16,
-  intermediateSize: 176,
-  vocabSize: 512,
-  maxPositionEmbeddings: 2048,
-  rmsNormEps: 1e-5,
-} as const;
+/** The tiny preset's shapes (presets.ts): each tiny mirror changes only what its family needs. */
+const { ropeTheta: _tinyRopeTheta, ...TINY_BASE } = PRESETS.tiny.architecture;
 
 const LLAMA3_SCALING = { ropeType: 'llama3', factor: 32, lowFreqFactor: 1, highFreqFactor: 4, originalMaxPositionEmbeddings: 8192 } as const;
 
