@@ -10,9 +10,10 @@ import svelteConfig from './svelte.config.js';
  * Arrows point down only: main/server -> services -> storage | host client -> model host.
  * @param {string[]} folders electron/<folder> names this code must not import
  * @param {string[]} [extra] other forbidden module names
+ * @param {{ group: string[]; message: string }[]} [patterns] other forbidden import patterns
  * @returns {import('eslint').Linter.RulesRecord}
  */
-const forbid = (folders, extra = []) => ({
+const forbid = (folders, extra = [], patterns = []) => ({
   'no-restricted-imports': [
     'error',
     {
@@ -23,6 +24,7 @@ const forbid = (folders, extra = []) => ({
           message: `this layer must not import electron/${folder} (see the README's Layout section)`,
         })),
         ...(extra.includes('node:') ? [{ group: ['node:*'], message: 'the shared contract is pure: no node: imports' }] : []),
+        ...patterns,
       ],
     },
   ],
@@ -55,7 +57,8 @@ export default tseslint.config(
   { files: ['electron/preload/**'], rules: forbid(['main', 'server', 'services', 'storage', 'model-host']) },
   { files: ['electron/main/**'], rules: forbid(['server', 'preload']) },
   // The renderer (Svelte 5, a browser page) knows only the contract: electron/shared (types and
-  // schemas), never other electron/ code, never node: or electron. Svelte files are parsed with
+  // schemas, imported as @shared/..., the alias in vite.renderer.config.ts), never other electron/
+  // code, never node: or electron. Svelte files are parsed with
   // eslint-plugin-svelte (TypeScript inside), so the same rule holds for them.
   ...svelte.configs.recommended.map((config) => ({ ...config, files: ['renderer/**/*.svelte', 'renderer/**/*.svelte.ts'] })),
   {
@@ -65,6 +68,10 @@ export default tseslint.config(
   {
     files: ['renderer/**'],
     languageOptions: { globals: { ...globals.browser } },
-    rules: forbid(['main', 'preload', 'server', 'services', 'storage', 'model-host', 'model-files'], ['electron', 'node:', ...nodeBuiltins]),
+    rules: forbid(
+      ['main', 'preload', 'server', 'services', 'storage', 'model-host', 'model-files'],
+      ['electron', 'node:', ...nodeBuiltins],
+      [{ group: ['**/electron/shared/*', '@shared/**/..'], message: 'the renderer imports the contract as @shared/<file> (vite.renderer.config.ts)' }],
+    ),
   },
 );

@@ -9,6 +9,12 @@ const root = fileURLToPath(new URL('./renderer', import.meta.url));
 const outDir = fileURLToPath(new URL('./dist/renderer', import.meta.url));
 
 /**
+ * The renderer reaches the contract (electron/shared: types and schemas) as `@shared/...`.
+ * renderer/tsconfig.json's `paths` says the same for svelte-check; Vitest takes this one.
+ */
+export const SHARED_ALIAS = { '@shared': fileURLToPath(new URL('./electron/shared', import.meta.url)) };
+
+/**
  * The page's own Content-Security-Policy, a second wall behind the headers of both transports.
  * It is stricter than the browser host's header (no inline style attributes, like the Electron
  * app), so the browser tests exercise what the app allows. Build only: Vite's dev server
@@ -36,6 +42,7 @@ function cspMeta(): Plugin {
 export default defineConfig({
   root,
   base: './',
+  resolve: { alias: SHARED_ALIAS },
   plugins: [svelte({ configFile: fileURLToPath(new URL('./svelte.config.js', import.meta.url)) }), cspMeta()],
   build: {
     outDir,

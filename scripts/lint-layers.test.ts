@@ -25,6 +25,8 @@ describe('layer rule', () => {
     ['electron/model-host/x.ts', "import { Storage } from '../storage/index.ts';"],
     ['renderer/src/lib/x.ts', "import { Storage } from '../../../electron/storage/index.ts';"],
     ['renderer/src/lib/x.ts', "import { readFile } from 'node:fs';"],
+    ['renderer/src/lib/x.ts', "import type { Conversation } from '../../../electron/shared/chat-types.ts';"],
+    ['renderer/src/lib/x.ts', "import { ChatService } from '@shared/../services/chat-service.ts';"],
   ])('refuses in %s: %s', async (file, code) => {
     expect(await restrictedImports(file, `${code}\nexport {};\n`)).toBeGreaterThan(0);
   });
@@ -34,6 +36,7 @@ describe('layer rule', () => {
     ['electron/services/x.ts', "import { ModelHostError } from '../shared/model-host-error.ts';\nexport const e = ModelHostError;"],
     ['electron/main/x.ts', "import { app } from 'electron';\nexport const a = app;"],
     ['electron/model-host/x.ts', "import { checkModelFolder } from '../model-files/model-folder-check.ts';\nexport const c = checkModelFolder;"],
+    ['renderer/src/lib/x.ts', "import { samplingParamsSchema } from '@shared/model-host-protocol.ts';\nexport const s = samplingParamsSchema;"],
   ])('allows in %s: %s', async (file, code) => {
     expect(await restrictedImports(file, `${code}\n`)).toBe(0);
   });

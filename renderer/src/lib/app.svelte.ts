@@ -11,9 +11,9 @@ import type {
   PathMessage,
   SearchHit,
   StoredSampling,
-} from '../../../electron/shared/chat-types.ts';
-import type { CallInput, CallName, CallOutput, EventPayload } from '../../../electron/shared/contract.ts';
-import type { InstalledModel } from '../../../electron/shared/model-registry-types.ts';
+} from '@shared/chat-types.ts';
+import type { CallInput, CallName, CallOutput, EventPayload } from '@shared/contract.ts';
+import type { InstalledModel } from '@shared/model-registry-types.ts';
 import { ModelsState } from './models.svelte.ts';
 import { ApiError, type ConnectionDetail, type ConnectionState, type Transport } from './transport.ts';
 import { compareConversations, titleFrom } from './conversations.ts';

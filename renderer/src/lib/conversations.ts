@@ -1,5 +1,5 @@
 // Small rules about conversations that the state and the tests share.
-import type { Conversation } from '../../../electron/shared/chat-types.ts';
+import type { Conversation } from '@shared/chat-types.ts';
 
 /** Pinned first, then the most recently updated (the order storage lists them in). */
 export function compareConversations(a: Conversation, b: Conversation): number {

@@ -3,8 +3,8 @@
 // the views that show the answer read what is new since they last drew (the text, the
 // tokens from an index). So a burst of a hundred tokens costs one render, and the work per
 // token does not grow with the answer.
-import type { EventPayload } from '../../../electron/shared/contract.ts';
-import type { GenerationStats, TokenCandidate } from '../../../electron/shared/model-host-protocol.ts';
+import type { EventPayload } from '@shared/contract.ts';
+import type { GenerationStats, TokenCandidate } from '@shared/model-host-protocol.ts';
 
 export interface TokenRecord {
   text: string;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { CatalogEntry, CatalogVariant } from '../../../electron/shared/model-registry-types.ts';
+import type { CatalogEntry, CatalogVariant } from '@shared/model-registry-types.ts';
 import { downloadPercent, fitsOnDisk, memoryFit, preferredVariant, sizeOnlyFiles, variantDownloadSize } from './model-fit.ts';
 
 const GiB = 1024 ** 3;

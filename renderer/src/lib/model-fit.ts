@@ -1,7 +1,7 @@
 // What the Models screen says about a model before it is downloaded: will it fit in this
 // computer's memory and disk, how big is the download (exact, approximate, or unknown), and
 // how far a download has come. Pure: the figures come from the catalog and system.info.
-import type { CatalogEntry, CatalogVariant, DownloadInfo } from '../../../electron/shared/model-registry-types.ts';
+import type { CatalogEntry, CatalogVariant, DownloadInfo } from '@shared/model-registry-types.ts';
 
 export type MemoryFit = 'fits' | 'tight' | 'too-large' | 'unknown';
 

@@ -3,10 +3,10 @@
 // "add by repo id". Downloads are followed from the start (they are local records, and a
 // download keeps going while the screen is closed); the catalog and system figures are read
 // when the screen or the first-run screen first needs them.
-import type { SystemInfo } from '../../../electron/shared/chat-types.ts';
-import type { EventPayload } from '../../../electron/shared/contract.ts';
-import type { ModelDtype } from '../../../electron/shared/model-host-protocol.ts';
-import type { Catalog, DownloadInfo, DownloadSpec, RemovalPlan, RepoInspection } from '../../../electron/shared/model-registry-types.ts';
+import type { SystemInfo } from '@shared/chat-types.ts';
+import type { EventPayload } from '@shared/contract.ts';
+import type { ModelDtype } from '@shared/model-host-protocol.ts';
+import type { Catalog, DownloadInfo, DownloadSpec, RemovalPlan, RepoInspection } from '@shared/model-registry-types.ts';
 import type { AppState } from './app.svelte.ts';
 import { describeError } from './app.svelte.ts';
 import { t, type MessageKey } from './i18n/index.svelte.ts';

@@ -2,8 +2,8 @@
 // live figures, an install lists the model and says so, a failure says why, removal needs the
 // confirmation step, and the download errors keep the main side's detail.
 import { describe, expect, it } from 'vitest';
-import type { CallInput, CallName, CallOutput, EventName, EventPayload } from '../../../electron/shared/contract.ts';
-import type { DownloadInfo, InstalledModel, RemovalPlan } from '../../../electron/shared/model-registry-types.ts';
+import type { CallInput, CallName, CallOutput, EventName, EventPayload } from '@shared/contract.ts';
+import type { DownloadInfo, InstalledModel, RemovalPlan } from '@shared/model-registry-types.ts';
 import { AppState } from './app.svelte.ts';
 import { describeDownloadError } from './models.svelte.ts';
 import { ApiError, type Transport } from './transport.ts';

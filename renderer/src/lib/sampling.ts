@@ -1,6 +1,6 @@
 // The chat settings' sampling fields: their limits (from the shared schema's limits) and the
 // check of what the user typed, with errors as message keys so they show in the UI language.
-import { SAMPLING_LIMITS, samplingParamsSchema } from '../../../electron/shared/model-host-protocol.ts';
+import { SAMPLING_LIMITS, samplingParamsSchema } from '@shared/model-host-protocol.ts';
 import type { MessageKey } from './i18n/index.svelte.ts';
 
 export type SamplingKey = 'temperature' | 'topK' | 'topP' | 'minP' | 'repetitionPenalty' | 'maxNewTokens' | 'seed';

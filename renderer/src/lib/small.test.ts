@@ -1,6 +1,6 @@
 // The small pure helpers: titles, ordering, snippets, keys, sampling input, live answers.
 import { describe, expect, it } from 'vitest';
-import type { Conversation } from '../../../electron/shared/chat-types.ts';
+import type { Conversation } from '@shared/chat-types.ts';
 import { compareConversations, titleFrom } from './conversations.ts';
 import { isSendKey } from './keys.ts';
 import { LiveAnswer } from './live-answer.ts';

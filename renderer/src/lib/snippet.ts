@@ -1,5 +1,5 @@
 // A search snippet cut into plain and highlighted parts (rendered as text and <mark>, never HTML).
-import type { SearchSnippet } from '../../../electron/shared/chat-types.ts';
+import type { SearchSnippet } from '@shared/chat-types.ts';
 
 export function snippetParts(snippet: SearchSnippet): Array<{ text: string; match: boolean }> {
   const parts: Array<{ text: string; match: boolean }> = [];

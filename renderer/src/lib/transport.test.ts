@@ -3,7 +3,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket, WebSocketServer } from 'ws';
 import { ApiError, createPreloadTransport, createWebSocketTransport, webSocketUrlFor, type ConnectionState, type SocketLike, type Transport } from './transport.ts';
-import type { JielongApi } from '../../../electron/shared/contract.ts';
+import type { JielongApi } from '@shared/contract.ts';
 
 interface TestServer {
   url: string;

@@ -3,7 +3,7 @@
 // - Browser host: a WebSocket to the page's own host, authenticated by the token in the URL
 //   fragment, reconnecting with backoff; calls still open when the socket drops fail with a
 //   clear error (the server may or may not have run them: the UI reloads what it shows).
-import type { ApiErrorShape, CallInput, CallName, CallOutput, EventName, EventPayload, JielongApi } from '../../../electron/shared/contract.ts';
+import type { ApiErrorShape, CallInput, CallName, CallOutput, EventName, EventPayload, JielongApi } from '@shared/contract.ts';
 
 export type ConnectionState = 'connecting' | 'open' | 'closed';
 
