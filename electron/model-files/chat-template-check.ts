@@ -5,9 +5,10 @@
 // special tokens of tokenizer_config.json), never echoing the template's text.
 import { Template } from '@huggingface/jinja';
 import { ModelHostError } from '../shared/model-host-error.ts';
+import { CHAT_TEMPLATE_FILE } from './chat-templates.ts';
 
 /** What the check renders: the turns every chat has (no system turn: some templates refuse one). */
-const SAMPLE_CONVERSATION = [
+export const SAMPLE_CONVERSATION = [
   { role: 'user', content: 'Hello! 你好' },
   { role: 'assistant', content: 'Hello. How can I help?' },
   { role: 'user', content: 'Name a dragon.' },
@@ -19,23 +20,38 @@ const SPECIAL_TOKENS = ['bos_token', 'eos_token', 'unk_token', 'sep_token', 'pad
 /** Longest piece of the template engine's message shown: enough for its reason, not for content. */
 const MAX_REASON_CHARS = 160;
 
-function invalid(reason: string): ModelHostError {
-  return new ModelHostError('model_invalid', `The model's chat template (in tokenizer_config.json) cannot be used: ${reason}`);
+/** A template and the words that name it in messages. */
+export interface NamedChatTemplate {
+  source: string;
+  /** "The model's chat template (in tokenizer_config.json)", 'The chat template "ChatML"'. */
+  label: string;
 }
 
-/** The template transformers.js would use: a string, or the `default` of a list of named ones. */
-function templateSource(config: Record<string, unknown>): string {
+function invalid(template: Pick<NamedChatTemplate, 'label'>, reason: string): ModelHostError {
+  return new ModelHostError('model_invalid', `${template.label} cannot be used: ${reason}`);
+}
+
+const FROM_TOKENIZER_CONFIG = "The model's chat template (in tokenizer_config.json)";
+
+/**
+ * The template a model folder uses: its chat_template.jinja when it has one (newer exports keep
+ * it there; a template the user chose is saved there), else the one transformers.js reads from
+ * tokenizer_config.json: a string, or the `default` of a list of named ones.
+ */
+export function modelChatTemplate(config: Record<string, unknown>, templateFile: string | null = null): NamedChatTemplate {
+  if (templateFile !== null && templateFile.trim() !== '') return { source: templateFile, label: `The model's chat template (in ${CHAT_TEMPLATE_FILE})` };
   const template = config['chat_template'];
-  if (typeof template === 'string' && template.trim() !== '') return template;
+  const named = { label: FROM_TOKENIZER_CONFIG };
+  if (typeof template === 'string' && template.trim() !== '') return { source: template, ...named };
   if (Array.isArray(template)) {
-    const named = template.find((t): t is { name: string; template: string } => typeof t?.name === 'string' && t.name === 'default' && typeof t.template === 'string');
-    if (named) return named.template;
-    throw invalid('it lists named templates but none called "default"');
+    const fallback = template.find((t): t is { name: string; template: string } => typeof t?.name === 'string' && t.name === 'default' && typeof t.template === 'string');
+    if (fallback) return { source: fallback.template, ...named };
+    throw invalid(named, 'it lists named templates but none called "default"');
   }
   if (template === undefined || template === null) {
     throw new ModelHostError('model_invalid', 'tokenizer_config.json has no chat_template: this is not a chat model');
   }
-  throw invalid('it is not text');
+  throw invalid(named, 'it is not text');
 }
 
 /** The template engine's message in plain words: its first line, shortened, without quoted template text. */
@@ -45,26 +61,40 @@ function plainReason(error: unknown): string {
   return short || 'the template engine gave no reason';
 }
 
-/** Throws a `model_invalid` ModelHostError saying why the template cannot render a chat. */
-export function checkChatTemplate(tokenizerConfig: Record<string, unknown>): void {
-  const source = templateSource(tokenizerConfig);
-  let template: Template;
-  try {
-    template = new Template(source);
-  } catch (error) {
-    throw invalid(`it has a syntax error (${plainReason(error)})`);
-  }
+/** The special tokens of tokenizer_config.json as the template sees them (plain strings or AddedToken objects). */
+function specialTokensOf(tokenizerConfig: Record<string, unknown>): Record<string, string> {
   const specialTokens: Record<string, string> = {};
   for (const key of SPECIAL_TOKENS) {
     const value = tokenizerConfig[key];
     const content = typeof value === 'string' ? value : typeof (value as { content?: unknown } | null)?.content === 'string' ? (value as { content: string }).content : null;
     if (content) specialTokens[key] = content;
   }
+  return specialTokens;
+}
+
+/**
+ * Renders `messages` (a sample conversation by default) with the template, ending with the
+ * assistant's prompt; throws a `model_invalid` ModelHostError naming the template and saying why.
+ */
+export function renderChatTemplate(template: NamedChatTemplate, tokenizerConfig: Record<string, unknown>, messages: readonly { role: string; content: string }[] = SAMPLE_CONVERSATION): string {
+  let compiled: Template;
+  try {
+    compiled = new Template(template.source);
+  } catch (error) {
+    throw invalid(template, `it has a syntax error (${plainReason(error)})`);
+  }
   let rendered: string;
   try {
-    rendered = template.render({ messages: SAMPLE_CONVERSATION, add_generation_prompt: true, ...specialTokens });
+    rendered = compiled.render({ messages, add_generation_prompt: true, ...specialTokensOf(tokenizerConfig) });
   } catch (error) {
-    throw invalid(`it fails on an ordinary conversation (${plainReason(error)})`);
+    throw invalid(template, `it fails on an ordinary conversation (${plainReason(error)})`);
   }
-  if (!rendered.includes('Name a dragon.')) throw invalid('a conversation rendered with it leaves out the messages');
+  const last = (messages.at(-1)?.content ?? '').trim();
+  if (last !== '' && !rendered.includes(last)) throw invalid(template, 'a conversation rendered with it leaves out the messages');
+  return rendered;
+}
+
+/** Throws a `model_invalid` ModelHostError saying why the model's template cannot render a chat. */
+export function checkChatTemplate(tokenizerConfig: Record<string, unknown>, templateFile: string | null = null): void {
+  renderChatTemplate(modelChatTemplate(tokenizerConfig, templateFile), tokenizerConfig);
 }

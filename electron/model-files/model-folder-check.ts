@@ -6,6 +6,8 @@ import { open, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { ModelHostError } from '../shared/model-host-error.ts';
 import { checkChatTemplate } from './chat-template-check.ts';
+import { CHAT_TEMPLATE_FILE } from './chat-templates.ts';
+import { generationDefaults, type GenerationDefaults } from './generation-defaults.ts';
 import type { ModelDtype } from '../shared/model-host-protocol.ts';
 import { externalDataFilePaths, onnxFilePath, REQUIRED_MODEL_FILES, type ExternalDataFormat } from '../shared/model-layout.ts';
 
@@ -14,6 +16,10 @@ export interface CheckedModelFolder {
   /** ONNX file plus its external data, bytes. */
   weightBytes: number;
   eosTokenIds: number[];
+  /** The sampling generation_config.json recommends (checked), and what it stated that could not be used. */
+  generationDefaults: GenerationDefaults;
+  /** The template from chat_template.jinja, when the folder has one (it wins over tokenizer_config.json's). */
+  chatTemplateFile: string | null;
 }
 
 export interface ModelConfig {
@@ -48,7 +54,8 @@ export async function checkModelFolder(modelDir: string, dtype: ModelDtype): Pro
   }
 
   // Each file read and parsed once, above.
-  checkChatTemplate((parsed.get('tokenizer_config.json') ?? {}) as Record<string, unknown>);
+  const chatTemplateFile = await readFile(path.join(modelDir, CHAT_TEMPLATE_FILE), 'utf8').catch(() => null);
+  checkChatTemplate((parsed.get('tokenizer_config.json') ?? {}) as Record<string, unknown>, chatTemplateFile);
 
   const config = (parsed.get('config.json') ?? {}) as Partial<ModelConfig>;
   if (typeof config.model_type !== 'string') throw new ModelHostError('model_invalid', 'config.json has no model_type');
@@ -63,11 +70,11 @@ export async function checkModelFolder(modelDir: string, dtype: ModelDtype): Pro
   }
 
   const generation = await readFile(path.join(modelDir, 'generation_config.json'), 'utf8')
-    .then((text) => JSON.parse(text) as { eos_token_id?: number | number[] })
-    .catch(() => ({}) as { eos_token_id?: number | number[] });
+    .then((text) => JSON.parse(text) as { eos_token_id?: number | number[] } & Record<string, unknown>)
+    .catch(() => ({}) as { eos_token_id?: number | number[] } & Record<string, unknown>);
   const eosTokenIds = [...new Set([config.eos_token_id, generation.eos_token_id].flat().filter((id): id is number => Number.isInteger(id)))];
 
-  return { config: config as ModelConfig, weightBytes, eosTokenIds };
+  return { config: config as ModelConfig, weightBytes, eosTokenIds, generationDefaults: generationDefaults(generation), chatTemplateFile };
 }
 
 async function checkWeightFile(modelDir: string, relativePath: string, dtype: ModelDtype): Promise<number> {

@@ -114,6 +114,25 @@ describe('inspectModelFolder', () => {
     expect(report.contextLength).toBe(2048);
   });
 
+  it("reads the model's recommended sampling and a chat_template.jinja that stands in for a missing template", async () => {
+    const dir = await demoCopy('template-file');
+    const tokenizerConfig = JSON.parse(await readFile(path.join(dir, 'tokenizer_config.json'), 'utf8')) as Record<string, unknown>;
+    delete tokenizerConfig['chat_template'];
+    await writeFile(path.join(dir, 'tokenizer_config.json'), JSON.stringify(tokenizerConfig));
+    await expect(verifyModelDtype(dir, 'fp32')).rejects.toThrow('tokenizer_config.json has no chat_template');
+
+    const template = "{% for m in messages %}<|{{ m['role'] }}|>{{ m['content'] }}{% endfor %}<|assistant|>";
+    await writeFile(path.join(dir, 'chat_template.jinja'), template);
+    await writeFile(path.join(dir, 'generation_config.json'), JSON.stringify({ eos_token_id: 2, do_sample: true, temperature: 0.6, top_p: 0.9, top_k: -3 }));
+    const verified = await verifyModelDtype(dir, 'fp32');
+    expect(verified.chatTemplateFile).toBe(template);
+    expect(verified.files).toContain('chat_template.jinja');
+    expect(verified.generationDefaults).toEqual({ sampling: { temperature: 0.6, topP: 0.9 }, ignored: [{ key: 'top_k', reason: 'topK must be 0 (off) or more' }] });
+
+    await writeFile(path.join(dir, 'chat_template.jinja'), '{% if %}');
+    await expect(verifyModelDtype(dir, 'fp32')).rejects.toThrow("The model's chat template (in chat_template.jinja) cannot be used: it has a syntax error");
+  });
+
   it('finds every dtype of a multi-dtype folder', async () => {
     const dir = path.join(root, 'multi');
     await makeModel({ preset: 'tiny', dtype: ['fp32', 'q8', 'q4'], outDir: dir });

@@ -10,10 +10,11 @@ import { dtypeSchema, type ModelDtype } from '../shared/model-host-protocol.ts';
 import { externalDataFilePaths, onnxFilePath, ONNX_SUBFOLDER, REQUIRED_MODEL_FILES, type ExternalDataFormat } from '../shared/model-layout.ts';
 import { classifyDecoderGraph, type DecoderGraphKind } from './decoder-graph.ts';
 import { checkModelFolder, type ModelConfig } from './model-folder-check.ts';
+import type { GenerationDefaults } from './generation-defaults.ts';
 import { kvCacheLayers, OnnxFormatError, readOnnxGraphOutline } from './onnx-graph.ts';
 
 /** Files a model folder may carry that the engine reads when present. */
-export const OPTIONAL_MODEL_FILES = ['generation_config.json'] as const;
+export const OPTIONAL_MODEL_FILES = ['generation_config.json', 'chat_template.jinja'] as const;
 
 export const ALL_DTYPES: readonly ModelDtype[] = dtypeSchema.options;
 
@@ -64,6 +65,9 @@ export interface VerifiedModel extends VerifiedDtype {
   eosTokenIds: number[];
   /** External-data files the graph names, relative to its onnx folder. */
   externalDataFiles: string[];
+  generationDefaults: GenerationDefaults;
+  /** chat_template.jinja's text, when the folder has one: the engine renders prompts with it. */
+  chatTemplateFile: string | null;
 }
 
 export async function verifyModelDtype(modelDir: string, dtype: ModelDtype): Promise<VerifiedModel> {
@@ -108,7 +112,8 @@ export async function verifyModelDtype(modelDir: string, dtype: ModelDtype): Pro
     files.push(relative);
     weightBytes += info.size;
   }
-  return { dtype, files, weightBytes, config: checked.config, graph, eosTokenIds: checked.eosTokenIds, externalDataFiles: outline.externalDataFiles };
+  const { config, eosTokenIds, generationDefaults, chatTemplateFile } = checked;
+  return { dtype, files, weightBytes, config, graph, eosTokenIds, externalDataFiles: outline.externalDataFiles, generationDefaults, chatTemplateFile };
 }
 
 /** Checks every dtype found in the folder. Throws only when the folder itself is unreadable. */

@@ -24,7 +24,7 @@ import { verifyModelDtype } from '../model-files/model-folder-inspect.ts';
 import { onnxFilePath } from '../shared/model-layout.ts';
 import { DecoderRunner, readDecoderSignature } from './decoder-runner.ts';
 import { IncrementalDetokenizer } from './incremental-detokenizer.ts';
-import { PromptCache } from './kv-cache.ts';
+import { KvBuffers, PromptCache } from './kv-cache.ts';
 import { ProducedTurns } from './produced-turn.ts';
 import { fitPrompt } from './prompt-window.ts';
 import { sampleToken, SeededRandom } from './sampler.ts';
@@ -75,6 +75,10 @@ interface LoadedModel {
   tokenizer: PreTrainedTokenizer;
   info: LoadedModelInfo;
   eosTokenIds: Set<number>;
+  /** The keys and values of the last request, kept for the next one. */
+  cache: PromptCache;
+  /** chat_template.jinja's template, which wins over tokenizer_config.json's (transformers.js reads only the latter). */
+  chatTemplate: string | null;
 }
 
 export interface EngineOptions {
@@ -95,7 +99,6 @@ export class Engine {
     this.sessionOptions = { ...SESSION_OPTIONS, ...options.sessionOptions };
   }
 
-  private readonly cache = new PromptCache();
   /** Recent answers as produced, so a next prompt that contains one reads the same ids. */
   private readonly produced = new ProducedTurns();
   private readonly tokenTextCache = new Map<number, string>();
@@ -138,14 +141,17 @@ export class Engine {
 
     try {
       const runner = new DecoderRunner(session, readDecoderSignature(session, graph, positionIdOffset(checked.config.model_type)));
+      const contextLength = checked.config.max_position_embeddings ?? FALLBACK_CONTEXT_LENGTH;
+      const cache = new PromptCache(new KvBuffers(runner.signature.cache, runner.cacheBinding, contextLength));
       // One forward pass proves the graph runs and tells the vocabulary size.
-      const vocabSize = (await runner.forward([0], undefined, 0)).logits.length;
+      const vocabSize = (await runner.forward([0], cache.kv)).length;
+      cache.clear();
       const eosTokenIds = new Set(checked.eosTokenIds);
       const info: LoadedModelInfo = {
         modelDir: request.modelDir,
         dtype: request.dtype,
         device: request.device,
-        contextLength: checked.config.max_position_embeddings ?? FALLBACK_CONTEXT_LENGTH,
+        contextLength,
         vocabSize,
         loadMs: performance.now() - started,
         rssBytes: process.memoryUsage().rss,
@@ -159,7 +165,7 @@ export class Engine {
           inputs: [...new Set(session.inputNames.map((name) => name.replace(/^past_key_values\.\d+\./, 'past_key_values.*.')))],
         },
       };
-      this.loaded = { session, runner, tokenizer, info, eosTokenIds };
+      this.loaded = { session, runner, tokenizer, info, eosTokenIds, cache, chatTemplate: checked.chatTemplateFile };
       return info;
     } catch (error) {
       await session.release().catch(() => undefined);
@@ -171,7 +177,6 @@ export class Engine {
   async unload(): Promise<void> {
     const loaded = this.loaded;
     this.loaded = null;
-    this.cache.clear();
     this.tokenTextCache.clear();
     if (loaded) await loaded.session.release();
   }
@@ -179,14 +184,14 @@ export class Engine {
   async generate(request: GenerateRequest, callbacks: GenerateCallbacks): Promise<GenerationStats> {
     const loaded = this.loaded;
     if (!loaded) throw new ModelHostError('not_loaded', 'No model is loaded');
-    const { runner, tokenizer, info, eosTokenIds } = loaded;
+    const { runner, tokenizer, info, eosTokenIds, cache, chatTemplate } = loaded;
     const { params } = request;
     const started = performance.now();
 
     const encode = (text: string): number[] => tokenizer.encode(text, { add_special_tokens: false });
     const renderedText = new WeakMap<number[], string>();
     const encodeChat = (messages: ChatMessage[]): number[] => {
-      const text = tokenizer.apply_chat_template(messages, { add_generation_prompt: true, tokenize: false }) as unknown as string;
+      const text = tokenizer.apply_chat_template(messages, { add_generation_prompt: true, tokenize: false, chat_template: chatTemplate ?? undefined }) as unknown as string;
       const ids = this.produced.encode(text, encode);
       renderedText.set(ids, text);
       return ids;
@@ -194,8 +199,8 @@ export class Engine {
     const { tokenIds: promptIds, droppedMessages } =
       request.prompt !== undefined ? rawPrompt(tokenizer.encode(request.prompt), info.contextLength) : fitPrompt(request.messages ?? [], params.maxNewTokens, info.contextLength, encodeChat);
 
-    if (!request.reuseCache) this.cache.clear();
-    const cachedTokens = this.cache.reuseFor(promptIds);
+    if (!request.reuseCache) cache.clear();
+    const cachedTokens = cache.reuseFor(promptIds);
     callbacks.onPrefill({ promptTokens: promptIds.length, cachedTokens, droppedMessages });
 
     const seed = params.seed ?? randomInt(0, SAMPLING_LIMITS.seed);
@@ -206,10 +211,11 @@ export class Engine {
     // Prefill in chunks: a graph without num_logits_to_keep returns logits for every fed
     // position, so one pass over a long prompt would hold [prompt x vocabulary] floats (140 MB
     // at 700 tokens and a 49k vocabulary) and grow onnxruntime's arena for good.
+    // `logits` is the runner's own buffer: read before the next pass overwrites it.
     const toFeed = promptIds.slice(cachedTokens);
     let logits: Float32Array = new Float32Array(0);
     for (let start = 0; start < toFeed.length; start += this.prefillChunk) {
-      logits = await this.forward(runner, toFeed.slice(start, start + this.prefillChunk));
+      logits = await forward(runner, cache, toFeed.slice(start, start + this.prefillChunk));
     }
     const prefillMs = performance.now() - started;
 
@@ -248,7 +254,7 @@ export class Engine {
         stopReason = 'cancelled';
         break;
       }
-      logits = await this.forward(runner, [pick.tokenId]);
+      logits = await forward(runner, cache, [pick.tokenId]);
     }
 
     const answerIds = history.slice(promptIds.length);
@@ -271,13 +277,6 @@ export class Engine {
     };
   }
 
-  /** Feeds `ids` after the cached tokens; returns the logits of the last position. */
-  private async forward(runner: DecoderRunner, ids: number[]): Promise<Float32Array> {
-    const { logits, present } = await runner.forward(ids, this.cache.pastKeyValues, this.cache.tokenIds.length);
-    this.cache.append(present, ids);
-    return logits;
-  }
-
   private tokenText(tokenizer: PreTrainedTokenizer, tokenId: number): string {
     let text = this.tokenTextCache.get(tokenId);
     if (text === undefined) {
@@ -286,6 +285,13 @@ export class Engine {
     }
     return text;
   }
+}
+
+/** Feeds `ids` after the cached tokens; returns the logits of the last position. */
+async function forward(runner: DecoderRunner, cache: PromptCache, ids: number[]): Promise<Float32Array> {
+  const logits = await runner.forward(ids, cache.kv);
+  cache.append(ids);
+  return logits;
 }
 
 /** A raw prompt (no chat template), tokenized with the tokenizer's own special tokens (BOS). */
