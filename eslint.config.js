@@ -56,6 +56,18 @@ export default tseslint.config(
   { files: ['electron/server/**'], rules: forbid(['main', 'preload', 'model-host'], ['electron']) },
   { files: ['electron/preload/**'], rules: forbid(['main', 'server', 'services', 'storage', 'model-host']) },
   { files: ['electron/main/**'], rules: forbid(['server', 'preload']) },
+  // Test helpers live in electron/test-support; production code never imports them. (A rule of
+  // its own name, so it adds to each layer's no-restricted-imports instead of replacing it.)
+  {
+    files: ['electron/**', 'renderer/**'],
+    ignores: ['**/*.test.ts', 'electron/test-support/**'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['**/test-support/*', '**/test-support/**'], message: 'test helpers (electron/test-support) are for tests only' }] },
+      ],
+    },
+  },
   // The renderer (Svelte 5, a browser page) knows only the contract: electron/shared (types and
   // schemas, imported as @shared/..., the alias in vite.renderer.config.ts), never other electron/
   // code, never node: or electron. Svelte files are parsed with

@@ -162,6 +162,8 @@ export async function buildElectron(options: BuildElectronOptions = {}): Promise
     // import.meta is empty in CommonJS output; code that relies on it would break silently.
     const warnings = result.warnings.filter((warning) => warning.id !== 'package.json');
     if (warnings.length > 0) throw new Error(`esbuild warned while bundling ${bundle.entry}:\n${formatMessages(warnings)}`);
+    const shipped = testOnlyInputs(Object.keys(result.metafile?.inputs ?? {}));
+    if (shipped.length > 0) throw new Error(`${bundle.entry} bundles test or build-tool code: ${shipped.join(', ')}`);
     const outFile = path.join(outDir, bundle.output);
     const code = readFileSync(outFile, 'utf8');
     const required = requiredModules(code);
@@ -182,6 +184,11 @@ export async function buildElectron(options: BuildElectronOptions = {}): Promise
 
   for (const file of files) log(`built ${path.relative(root, file.output)} (${(file.bytes / 1024).toFixed(0)} KiB) from ${file.entry}`);
   return { appDir: outDir, files, dependencies };
+}
+
+/** Bundle inputs that must never ship: test helpers (electron/test-support), tests, and the project's scripts/. */
+export function testOnlyInputs(inputs: readonly string[]): string[] {
+  return inputs.filter((file) => !file.includes('node_modules/') && /(^|\/)(electron\/test-support\/|scripts\/)|\.test\.ts$/.test(file));
 }
 
 function isBuiltin(name: string): boolean {

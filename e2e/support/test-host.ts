@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { createAppServices, type AppServices } from '../../electron/services/app-services.ts';
 import { nodeHostSpawner } from '../../electron/services/node-host-process.ts';
 import { startBrowserHost } from '../../electron/server/browser-host.ts';
-import { SOURCE_CATALOG_FILE, startTestHub, writeTestCatalog, type TestHub } from '../../electron/services/downloads/test-support.ts';
+import { SOURCE_CATALOG_FILE, startTestHub, writeTestCatalog, type TestHub } from '../../electron/test-support/downloads/test-hub.ts';
 import { scriptedSpawner, type ScriptedHostOptions } from './scripted-host.ts';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CallName, CallOutput } from '../shared/contract.ts';
 import type { DownloadEvent } from '../shared/model-registry-types.ts';
 import { createAppServices, type AppServices } from './app-services.ts';
-import { startTestHub, tempDir, TEST_CATALOG_ID, TINY_REPO, writeTestCatalog, type TestHub } from './downloads/test-support.ts';
+import { startTestHub, tempDir, TEST_CATALOG_ID, TINY_REPO, writeTestCatalog, type TestHub } from '../test-support/downloads/test-hub.ts';
 import { nodeHostSpawner } from './node-host-process.ts';
 
 const BUNDLED_MODELS = fileURLToPath(new URL('../../resources/models', import.meta.url));

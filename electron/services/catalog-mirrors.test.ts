@@ -9,15 +9,15 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CATALOG_MIRRORS, mirrorSpec, makeMirror, type FamilyDtype } from '../../scripts/make-model/mirrors.ts';
 import { HubServer } from '../../scripts/testing/hub-server.ts';
-import type { ChatMessage, SamplingParams } from '../shared/model-host-protocol.ts';
+import type { ChatMessage, SeededSamplingParams } from '../shared/model-host-protocol.ts';
 import type { Catalog, CatalogEntry } from '../shared/model-registry-types.ts';
 import { loadCatalog } from './downloads/catalog.ts';
 import { DownloadManager } from './downloads/download-manager.ts';
-import { SOURCE_CATALOG_FILE, waitForState } from './downloads/test-support.ts';
+import { SOURCE_CATALOG_FILE, waitForState } from '../test-support/downloads/test-hub.ts';
 import { ModelHostClient } from './model-host-client.ts';
 import { nodeHostSpawner } from './node-host-process.ts';
 
-const greedy: SamplingParams = { temperature: 0, topK: 0, topP: 1, minP: 0, repetitionPenalty: 1, maxNewTokens: 12 };
+const greedy: SeededSamplingParams = { temperature: 0, topK: 0, topP: 1, minP: 0, repetitionPenalty: 1, maxNewTokens: 12, seed: 0 };
 
 const TURN_1: ChatMessage[] = [
   { role: 'system', content: 'You answer briefly.' },

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { StorageError } from './errors.ts';
-import { openTemp } from './test-support.ts';
+import { openTemp } from '../test-support/storage/temp-storage.ts';
 
 function codeOf(fn: () => unknown): string | undefined {
   try {

@@ -12,9 +12,9 @@ import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import ts from 'typescript';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { expectedText } from './crash-child.ts';
+import { expectedText } from '../test-support/storage/crash-child.ts';
 import { Storage } from './storage.ts';
-import { tempDir } from './test-support.ts';
+import { tempDir } from '../test-support/storage/temp-storage.ts';
 
 const KILLS = 200;
 /**
@@ -32,16 +32,22 @@ const MAX_REPORTS = 40;
 /** Children spawned ahead, loading while the current one runs. */
 const SPARES = 2;
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const repoRoot = path.resolve(here, '..', '..');
+const electronDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const repoRoot = path.resolve(electronDir, '..');
 
-/** Transpiles the storage sources (not tests) to plain ESM in `outDir`. */
+/** The .ts files (not tests) of `folder` under electron/, with their paths from electron/. */
+function sourcesIn(folder: string): string[] {
+  return fs
+    .readdirSync(path.join(electronDir, folder))
+    .filter((name) => name.endsWith('.ts') && !name.endsWith('.test.ts'))
+    .map((name) => `${folder}/${name}`);
+}
+
+/** Transpiles the storage sources and the crash child to plain ESM in `outDir`, laid out as under electron/. */
 function transpileStorage(outDir: string): string {
-  const sources = [...fs.readdirSync(here).map((name) => name), ...fs.readdirSync(path.join(here, 'migrations')).map((name) => `migrations/${name}`)].filter(
-    (name) => name.endsWith('.ts') && !name.endsWith('.test.ts') && name !== 'test-support.ts',
-  );
+  const sources = [...sourcesIn('storage'), ...sourcesIn('storage/migrations'), ...sourcesIn('test-support/storage')];
   for (const name of sources) {
-    const output = ts.transpileModule(fs.readFileSync(path.join(here, name), 'utf8'), {
+    const output = ts.transpileModule(fs.readFileSync(path.join(electronDir, name), 'utf8'), {
       fileName: name,
       compilerOptions: {
         module: ts.ModuleKind.ESNext,
@@ -56,7 +62,7 @@ function transpileStorage(outDir: string): string {
   }
   fs.writeFileSync(path.join(outDir, 'package.json'), '{"type":"module"}\n');
   fs.symlinkSync(path.join(repoRoot, 'node_modules'), path.join(outDir, 'node_modules'), 'dir');
-  return path.join(outDir, 'crash-child.js');
+  return path.join(outDir, 'test-support', 'storage', 'crash-child.js');
 }
 
 type Report =

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { openReadonly } from './database.ts';
 import { StorageCorruptError, StorageError } from './errors.ts';
 import { Storage } from './storage.ts';
-import { steppingClock, tempDir, track } from './test-support.ts';
+import { steppingClock, tempDir, track } from '../test-support/storage/temp-storage.ts';
 
 /** A closed database file with enough messages to span many pages. */
 function populated(dir = tempDir()): string {

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { StorageError } from './errors.ts';
 import { exportFileName, type ExportFile } from './export-import.ts';
 import { Storage } from './storage.ts';
-import { openTemp, steppingClock, tempDir, track } from './test-support.ts';
+import { openTemp, steppingClock, tempDir, track } from '../test-support/storage/temp-storage.ts';
 
 /** A storage with a branched tree, every status, stats, settings, a pinned and a trashed conversation. */
 function richStorage(): Storage {

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { StorageError } from './errors.ts';
 import { Storage } from './storage.ts';
-import { openTemp, steppingClock, tempDir, track } from './test-support.ts';
+import { openTemp, steppingClock, tempDir, track } from '../test-support/storage/temp-storage.ts';
 import type { ActivePath } from './types.ts';
 
 const contents = (path: ActivePath) => path.messages.map((m) => m.content);

@@ -6,7 +6,7 @@ import type { WritableDB } from './database.ts';
 import { NewerSchemaError, StorageError } from './errors.ts';
 import { LATEST_SCHEMA_VERSION, MIGRATIONS, migrate } from './migrations/index.ts';
 import { Storage } from './storage.ts';
-import { steppingClock, tempDir, track } from './test-support.ts';
+import { steppingClock, tempDir, track } from '../test-support/storage/temp-storage.ts';
 
 const FIXTURE_V1 = fs.readFileSync(new URL('./fixtures/schema-v1.sql', import.meta.url), 'utf8');
 

@@ -8,22 +8,12 @@ import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { salvageInto } from './salvage.ts';
 import { Storage } from './storage.ts';
-import { steppingClock, tempDir } from './test-support.ts';
-
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
+import { mulberry32 } from '../test-support/storage/prng.ts';
+import { steppingClock, tempDir } from '../test-support/storage/temp-storage.ts';
 
 /** A database with branches, long and short messages, a trashed conversation; closed (checkpointed). */
 function populated(file: string, seed: number): void {
-  const rand = prng(seed);
+  const rand = mulberry32(seed);
   const storage = Storage.open(file, { now: steppingClock() });
   for (let c = 0; c < 25; c += 1) {
     const conversation = storage.createConversation({ title: `conversation ${c} 对话` });
@@ -47,7 +37,7 @@ function populated(file: string, seed: number): void {
 
 /** Overwrites `pages` random stretches of random pages after the first with random bytes. */
 function damage(file: string, seed: number, pages: number): void {
-  const rand = prng(seed * 7919);
+  const rand = mulberry32(seed * 7919);
   const size = fs.statSync(file).size;
   const pageSize = 4096;
   const fd = fs.openSync(file, 'r+');

@@ -2,7 +2,7 @@ import Database from 'better-sqlite3';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Storage } from './storage.ts';
-import { openTemp } from './test-support.ts';
+import { openTemp } from '../test-support/storage/temp-storage.ts';
 import { RANK_WINDOW } from './search.ts';
 import type { SearchHit } from './types.ts';
 

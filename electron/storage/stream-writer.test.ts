@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { StorageError } from './errors.ts';
 import type { FinishOutcome } from './messages.ts';
 import { StreamWriter, type CommittedBatch, type StreamSink } from './stream-writer.ts';
-import { openTemp } from './test-support.ts';
+import { openTemp } from '../test-support/storage/temp-storage.ts';
 import type { Message } from './types.ts';
 
 /** An in-memory sink that records transactions, with a clock the test moves and a switch to fail. */

@@ -3,7 +3,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { SOURCE_CATALOG_FILE } from './test-support.ts';
+import { SOURCE_CATALOG_FILE } from '../../test-support/downloads/test-hub.ts';
 import { describe, expect, it } from 'vitest';
 import { onnxFilePath, REQUIRED_MODEL_FILES } from '../../shared/model-layout.ts';
 import { findCatalogEntry, loadCatalog, parseCatalog } from './catalog.ts';

@@ -22,7 +22,7 @@ import { DownloadError } from './download-error.ts';
 import { DownloadManager, type DownloadManagerOptions } from './download-manager.ts';
 import { openPartFile, type OpenPart } from './file-transfer.ts';
 import { nodeHttpGet, type HttpGet } from './http-transport.ts';
-import { startTestHub, tempDir, TINY_REPO, waitForEvent, waitForState, type TestHub } from './test-support.ts';
+import { startTestHub, tempDir, TINY_REPO, waitForEvent, waitForState, type TestHub } from '../../test-support/downloads/test-hub.ts';
 
 /** Why a tmpfs cannot be mounted here ('' when it can): probed once, before the tests are named. */
 const TMPFS_UNAVAILABLE = ((): string => {
@@ -145,7 +145,7 @@ describe('DownloadManager', () => {
       await client.load({ modelDir, dtype });
       const stats = await client.generate({
         messages: [{ role: 'user', content: 'Hello, 你好' }],
-        params: { temperature: 0, topK: 0, topP: 1, minP: 0, repetitionPenalty: 1, maxNewTokens: 6 },
+        params: { temperature: 0, topK: 0, topP: 1, minP: 0, repetitionPenalty: 1, maxNewTokens: 6, seed: 0 },
       }).done;
       expect(stats.decodeTokens).toBeGreaterThan(0);
     } finally {
@@ -589,7 +589,7 @@ describe('DownloadManager', () => {
   it('a process killed mid-download (SIGKILL) leaves a download the next run resumes from its parts', async () => {
     const dir = await freshModelsDir();
     testHub.hub.throttle(150_000);
-    const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./download-crash-child.ts', import.meta.url)), dir, testHub.hub.url, TINY_REPO, 'fp32'], {
+    const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('../../test-support/downloads/download-crash-child.ts', import.meta.url)), dir, testHub.hub.url, TINY_REPO, 'fp32'], {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));

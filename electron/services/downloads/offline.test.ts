@@ -16,7 +16,7 @@ import { nodeHostSpawner } from '../node-host-process.ts';
 import { loadCatalog } from './catalog.ts';
 import { DownloadManager } from './download-manager.ts';
 import { installNetworkGuard, NET_GUARD_LOG_ENV } from './network-guard.ts';
-import { SOURCE_CATALOG_FILE, tempDir } from './test-support.ts';
+import { SOURCE_CATALOG_FILE, tempDir } from '../../test-support/downloads/test-hub.ts';
 
 const GUARD_MODULE = fileURLToPath(new URL('./network-guard.ts', import.meta.url));
 
@@ -64,7 +64,7 @@ describe('no network request unless the user asks', () => {
       const { modelDir, dtype } = await registry.resolve(chosen!.id);
       await client.load({ modelDir, dtype });
       for (const content of ['Hello', '再来一次']) {
-        const stats = await client.generate({ messages: [{ role: 'user', content }], params: { temperature: 0.7, topK: 40, topP: 0.95, minP: 0, repetitionPenalty: 1.1, maxNewTokens: 8 } }).done;
+        const stats = await client.generate({ messages: [{ role: 'user', content }], params: { temperature: 0.7, topK: 40, topP: 0.95, minP: 0, repetitionPenalty: 1.1, maxNewTokens: 8, seed: 1 } }).done;
         expect(stats.decodeTokens).toBeGreaterThan(0);
       }
       expect(models.length).toBe(1);

@@ -1,7 +1,7 @@
-// Test support: a process that starts a download and reports its progress on stdout, so a
+// A process that starts a download and reports its progress on stdout, so a
 // test can SIGKILL it mid-transfer (an app that dies, not one that quits) and resume in
 // another process. argv: <modelsDir> <hubUrl> <repo> <dtype>.
-import { DownloadManager } from './download-manager.ts';
+import { DownloadManager } from '../../services/downloads/download-manager.ts';
 
 const [modelsDir, hubUrl, repo, dtype] = process.argv.slice(2);
 if (!modelsDir || !hubUrl || !repo || !dtype) {

@@ -1,4 +1,4 @@
-// The child process of the crash test (crash.test.ts): it opens the database, then creates
+// The child process of the crash test (electron/storage/crash.test.ts): it opens the database, then creates
 // conversations and streams answers into them forever, printing one JSON line to stdout after
 // every commit. The parent kills it with SIGKILL at random moments and checks that everything
 // reported as committed is still there.
@@ -10,7 +10,8 @@
 //   {"t":"done","id":ID,"len":N}               ID is committed as complete with N units of text
 import fs from 'node:fs';
 import { pathToFileURL } from 'node:url';
-import { Storage } from './storage.ts';
+import { Storage } from '../../storage/storage.ts';
+import { mulberry32 } from './prng.ts';
 
 /** The text of chunk `index` of message `id`: known to the parent, so it can check prefixes. */
 export function chunkText(id: string, index: number): string {
@@ -29,20 +30,8 @@ function report(line: object): void {
   fs.writeSync(1, `${JSON.stringify(line)}\n`);
 }
 
-/** Small deterministic PRNG (mulberry32). */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
-
 function run(file: string, seed: number): void {
-  const rand = random(seed);
+  const rand = mulberry32(seed);
   const storage = Storage.open(file);
   report({ t: 'open', recovered: storage.info.recoveredStreaming });
   let conversationId: string | null = null;

@@ -1,9 +1,9 @@
-// Helpers shared by the storage tests (not a test file itself).
+// Helpers shared by the storage tests: temporary folders and databases closed after each test.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach } from 'vitest';
-import { Storage, type OpenOptions } from './storage.ts';
+import { Storage, type OpenOptions } from '../../storage/storage.ts';
 
 const dirs: string[] = [];
 const opened: Storage[] = [];

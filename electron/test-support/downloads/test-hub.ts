@@ -1,4 +1,4 @@
-// Shared by the download and registry tests: a generated tiny model served by the local hub,
+// Shared by the download, registry and e2e tests: a generated tiny model served by the local hub,
 // temporary models folders, and waiting for download events.
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -9,7 +9,7 @@ import { HubServer } from '../../../scripts/testing/hub-server.ts';
 import type { ModelDtype } from '../../shared/model-host-protocol.ts';
 import { onnxFilePath, REQUIRED_MODEL_FILES } from '../../shared/model-layout.ts';
 import type { Catalog, CatalogVariant, DownloadEvent, DownloadInfo } from '../../shared/model-registry-types.ts';
-import type { DownloadManager } from './download-manager.ts';
+import type { DownloadManager } from '../../services/downloads/download-manager.ts';
 
 export const TINY_REPO = 'jielong-test/tiny-random';
 
