@@ -6,7 +6,7 @@
 //   browser  otherwise (the `electron` package's path.txt is missing, so require('electron')
 //            throws, or the path it returns does not exist; or no display): one line says why
 //            it is not the desktop window, then the browser host starts exactly as
-//            `npm run serve` does (electron/server/cli.ts, same arguments), its address is
+//            `npm run serve` does (scripts/serve.ts, same arguments), its address is
 //            printed, and it is opened in the default browser when there is one ($BROWSER,
 //            open, start or xdg-open; `--no-open` or none found: only printed).
 //
@@ -143,7 +143,7 @@ export async function prepareNativeModules(appDir: string): Promise<void> {
 
 async function runBrowserHost(why: string, args: string[], open: boolean): Promise<void> {
   console.log(browserModeLine(why));
-  const cli = path.join(ROOT, 'electron', 'server', 'cli.ts');
+  const cli = path.join(ROOT, 'scripts', 'serve.ts');
   const child = spawn(process.execPath, ['--import', 'tsx', cli, ...args], { cwd: ROOT, stdio: ['inherit', 'pipe', 'inherit'] });
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => child.kill(signal));
   child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));

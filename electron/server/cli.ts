@@ -1,10 +1,12 @@
 // npm run serve -- [--port N] [--data-dir DIR] [--host ADDR --allow-non-loopback] [--api [--api-port N] [--api-network]]
 // Starts the same services as the Electron app and serves the renderer to a browser tab.
+// `npm run serve` enters through scripts/serve.ts, which passes the step that builds the
+// renderer when dist/renderer has none yet; run directly, this file only serves a build.
 import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createAppServices } from '../services/app-services.ts';
 import { DEFAULT_API_PORT } from '../shared/openai-api-types.ts';
 import { nodeHostSpawner } from '../services/node-host-process.ts';
@@ -32,10 +34,16 @@ function fail(message: string): never {
   process.exit(2);
 }
 
-async function main(): Promise<void> {
+export interface ServeCliOptions {
+  /** Makes sure `dir` holds a renderer build (called for the default folder only). */
+  ensureRenderer?: (dir: string) => void;
+}
+
+export async function runServeCli(args: readonly string[], options: ServeCliOptions = {}): Promise<void> {
   let values;
   try {
     ({ values } = parseArgs({
+      args: [...args],
       options: {
         port: { type: 'string', default: '5858' },
         'data-dir': { type: 'string' },
@@ -64,10 +72,9 @@ async function main(): Promise<void> {
   if (!values.api && (values['api-network'] || values['api-port'] !== String(DEFAULT_API_PORT))) fail('--api-port and --api-network go with --api');
 
   const rendererDir = path.resolve(values['renderer-dir'] ?? path.join(ROOT, 'dist', 'renderer'));
-  if (!values['renderer-dir'] && !existsSync(path.join(rendererDir, 'index.html'))) {
-    console.log('Building the renderer first (once)…');
-    const { buildRenderer } = await import('../../scripts/build-renderer.ts');
-    buildRenderer(rendererDir);
+  if (!values['renderer-dir']) {
+    options.ensureRenderer?.(rendererDir);
+    if (!existsSync(path.join(rendererDir, 'index.html'))) fail(`${rendererDir} holds no renderer build (index.html): run \`npm run build:renderer\`, or start with \`npm run serve\`, which builds it`);
   }
 
   const services = createAppServices({
@@ -113,7 +120,9 @@ async function main(): Promise<void> {
   process.once('SIGTERM', () => void shutdown());
 }
 
-main().catch((error: unknown) => {
-  console.error(error instanceof Error ? error.message : error);
-  process.exit(1);
-});
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
+  runServeCli(process.argv.slice(2)).catch((error: unknown) => {
+    console.error(error instanceof Error ? error.message : error);
+    process.exit(1);
+  });
+}
