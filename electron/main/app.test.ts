@@ -9,9 +9,10 @@ import { EventBus } from '../services/event-bus.ts';
 import { APP_ENTRY_URL } from './app-origin.ts';
 import { DEMO_MODEL_NAME, resolveAppPaths } from './app-paths.ts';
 import { runApp, type AppWindow, type ElectronApi, type OpenFolderOptions } from './app.ts';
-import type { ContractBinding } from './contract-handlers.ts';
+import type { CallChannelBinding } from './call-channel.ts';
 import type { ConfirmOptions } from './external-links.ts';
-import { FakeIpcMain, fakeInvokeEvent, fakeSession, fakeWebContents, type FakeWebContents } from './test-fakes.ts';
+import { CALL_CHANNEL, EVENT_CHANNEL } from '../shared/ipc-channels.ts';
+import { FakeIpcMain, fakeInvokeEvent, fakeSession, fakeWebContents, type FakeWebContents } from '../test-support/main/electron-fakes.ts';
 import { secureWebPreferences } from './window-security.ts';
 
 class FakeWindow extends EventEmitter implements AppWindow {
@@ -105,7 +106,7 @@ function setup(overrides: Partial<ElectronApi<FakeWindow>> = {}, options: { lock
   const session = fakeSession();
   const windows: FakeWindow[] = [];
   const dialogCalls: Array<{ parent: FakeWindow | undefined; options: ConfirmOptions }> = [];
-  const binding: ContractBinding[] = [];
+  const binding: CallChannelBinding[] = [];
   const unregister = vi.fn();
   const serviceOptions: AppServicesOptions[] = [];
   const fakeServices = {
@@ -157,8 +158,8 @@ function setup(overrides: Partial<ElectronApi<FakeWindow>> = {}, options: { lock
       serviceOptions.push(options);
       return fakeServices as unknown as AppServices;
     },
-    registerContractHandlers: (b) => {
-      app.calls.push('registerContractHandlers');
+    registerCallChannel: (b) => {
+      app.calls.push('registerCallChannel');
       binding.push(b);
       return unregister;
     },
@@ -191,7 +192,7 @@ describe('runApp: on ready', () => {
     const { app, running, session, handled, windows, binding, serviceOptions, fakeServices } = setup();
     app.becomeReady();
     await running!.ready;
-    expect(app.calls.slice(3)).toEqual(['ready', 'handle:app', 'createServices', 'registerContractHandlers', 'createWindow']);
+    expect(app.calls.slice(3)).toEqual(['ready', 'handle:app', 'createServices', 'registerCallChannel', 'createWindow']);
     expect(session.permissionRequestHandler).not.toBeNull();
     expect(session.permissionCheckHandler).not.toBeNull();
     expect(handled.has('app')).toBe(true);
@@ -317,23 +318,23 @@ describe('resolveAppPaths', () => {
 
 describe('runApp with the real services', () => {
   it('answers contract calls from its window over IPC, refuses other windows, and closes on quit', async () => {
-    const { app, running, windows, ipcMain } = setup({ createServices: undefined, registerContractHandlers: undefined });
+    const { app, running, windows, ipcMain } = setup({ createServices: undefined, registerCallChannel: undefined });
     app.becomeReady();
     await running!.ready;
     const window = windows[0]!;
     const event = fakeInvokeEvent(window.webContents);
 
-    const created = (await ipcMain.invoke('conversations.create', event, { title: 'Hello from IPC' })) as { ok: boolean; value: { id: string } };
+    const created = (await ipcMain.invoke(CALL_CHANNEL, event, 'conversations.create', { title: 'Hello from IPC' })) as { ok: boolean; value: { id: string } };
     expect(created.ok).toBe(true);
-    const listed = await ipcMain.invoke('conversations.list', event);
+    const listed = await ipcMain.invoke(CALL_CHANNEL, event, 'conversations.list', undefined);
     expect(listed).toMatchObject({ ok: true });
     expect(JSON.stringify(listed)).toContain('Hello from IPC');
-    expect(await ipcMain.invoke('conversations.rename', event, { id: created.value.id, title: '' })).toMatchObject({ ok: false, error: { code: 'invalid_input' } });
-    expect(await ipcMain.invoke('conversations.list', fakeInvokeEvent(fakeWebContents()))).toMatchObject({ ok: false, error: { code: 'forbidden' } });
+    expect(await ipcMain.invoke(CALL_CHANNEL, event, 'conversations.rename', { id: created.value.id, title: '' })).toMatchObject({ ok: false, error: { code: 'invalid_input' } });
+    expect(await ipcMain.invoke(CALL_CHANNEL, fakeInvokeEvent(fakeWebContents()), 'conversations.list', {})).toMatchObject({ ok: false, error: { code: 'forbidden' } });
 
     // Events the services emit reach the window.
     running!.services()!.events.emit('models.progress', { modelId: 'tiny', file: 'model.onnx', progress: 5 });
-    expect(window.webContents.sent).toContainEqual({ channel: 'models.progress', args: [{ modelId: 'tiny', file: 'model.onnx', progress: 5 }] });
+    expect(window.webContents.sent).toContainEqual({ channel: EVENT_CHANNEL, args: ['models.progress', { modelId: 'tiny', file: 'model.onnx', progress: 5 }] });
 
     const quits = app.calls.filter((call) => call === 'quit').length;
     app.emit('will-quit', { preventDefault: () => undefined });

@@ -5,18 +5,18 @@
 //   before ready: single-instance lock, the renderer sandbox for every window, the privileged
 //                 app:// scheme, guards for every webContents that will ever be created;
 //   on ready:     permissions denied, app:// served from the renderer folder, the services
-//                 (storage, and the model host as a utilityProcess), the contract's IPC
-//                 handlers, then the window, then the default model starts loading;
-//   later:        a second launch focuses the first window; quitting removes the handlers and
+//                 (storage, and the model host as a utilityProcess), the contract's call
+//                 channel, then the window, then the default model starts loading;
+//   later:        a second launch focuses the first window; quitting removes the channel and
 //                 closes the services (an answer in progress is kept as interrupted).
 import type { BrowserWindowConstructorOptions, CustomScheme } from 'electron';
 import { createAppServices, type AppServices, type AppServicesOptions } from '../services/app-services.ts';
 import { resolveAppPaths, type AppPaths } from './app-paths.ts';
 import { registerAppScheme, serveAppProtocol } from './app-protocol.ts';
-import { registerContractHandlers, type ContractBinding } from './contract-handlers.ts';
+import { registerCallChannel, type CallChannelBinding, type IpcMainLike } from './call-channel.ts';
 import { createExternalLinkOpener, type ConfirmDialog, type ConfirmOptions, type ExternalOpener } from './external-links.ts';
-import { TrustedWindows, type IpcMainLike } from './ipc-validation.ts';
 import { utilityHostSpawner, type ForkUtilityProcess } from './model-host-process.ts';
+import { TrustedWindows } from './sender-check.ts';
 import { createSecureWindow, denyAllPermissions, guardAllWebContents, type GuardableWebContents, type LockableSession, type SecureWindow } from './window-security.ts';
 import { loadWindowState, trackWindowState, type Rectangle, type TrackableWindow } from './window-state.ts';
 
@@ -82,8 +82,8 @@ export interface ElectronApi<W extends AppWindow> {
   createServices?: (options: AppServicesOptions) => AppServices;
   /** How remote models' API keys are kept at rest: `safeStorageCodec(safeStorage)`. */
   secrets?: AppServicesOptions['secrets'];
-  /** Defaults to contract-handlers.ts; replaceable in tests. */
-  registerContractHandlers?: (binding: ContractBinding) => () => void;
+  /** Defaults to call-channel.ts; replaceable in tests. */
+  registerCallChannel?: (binding: CallChannelBinding) => () => void;
   log?: (message: string, detail?: unknown) => void;
 }
 
@@ -177,7 +177,7 @@ export function runApp<W extends AppWindow>(electron: ElectronApi<W>): RunningAp
           ...(electron.secrets ? { secrets: electron.secrets } : {}),
         });
         services = running;
-        const unregister = (electron.registerContractHandlers ?? registerContractHandlers)({ ipcMain: electron.ipcMain, trust, services: running });
+        const unregister = (electron.registerCallChannel ?? registerCallChannel)({ ipcMain: electron.ipcMain, trust, services: running, log });
         let closed = false;
         app.on('will-quit', (event) => {
           if (closed) return;

@@ -2,8 +2,8 @@ import { EventEmitter } from 'node:events';
 import { describe, expect, it, vi } from 'vitest';
 import type { BrowserWindowConstructorOptions } from 'electron';
 import { APP_ENTRY_URL } from './app-origin.ts';
-import { TrustedWindows } from './ipc-validation.ts';
-import { fakeNavigationEvent, fakeSession, fakeWebContents, type FakeWebContents } from './test-fakes.ts';
+import { TrustedWindows } from './sender-check.ts';
+import { fakeNavigationEvent, fakeSession, fakeWebContents, type FakeWebContents } from '../test-support/main/electron-fakes.ts';
 import { createSecureWindow, denyAllPermissions, guardAllWebContents, hardenWebContents, secureWebPreferences } from './window-security.ts';
 
 function guarded() {

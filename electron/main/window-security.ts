@@ -5,7 +5,7 @@
 // system browser) instead of loading inside the app.
 import type { BrowserWindowConstructorOptions, WebPreferences } from 'electron';
 import { APP_ENTRY_URL, isAppUrl } from './app-origin.ts';
-import type { AppWebContents, TrustedWindows } from './ipc-validation.ts';
+import type { AppWebContents, TrustedWindows } from './sender-check.ts';
 import { MIN_WINDOW_SIZE, type WindowState } from './window-state.ts';
 
 /** The renderer's webPreferences: everything that can be off is off. */

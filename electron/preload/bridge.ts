@@ -1,69 +1,53 @@
-// The object the preload exposes as window.jielong, built from lists of channel names so it
-// knows nothing of any particular contract. It hands the page exactly:
-//   - one function per call channel: (payload) => ipcRenderer.invoke(channel, payload), whose
-//     promise resolves with the main side's typed { ok, value | error } result;
-//   - on(eventName, listener), for the listed event channels only, returning an unsubscribe.
-// Never ipcRenderer itself, never the IpcRendererEvent (its `sender` is ipcRenderer), never a
-// way to name a channel that is not on the lists.
+// The object the preload exposes as window.jielong: two functions, typed from the contract.
+//   - call(name, input): one invoke on the call channel; resolves with the dispatch's
+//     CallResult, so the renderer gets the error's code (a rejection crossing contextBridge
+//     keeps only its message);
+//   - on(name, listener): a listener for one event of the push channel; returns an unsubscribe.
+// The main process checks who calls and the dispatch checks what is called; the bridge only
+// carries. It never hands the page ipcRenderer, the IpcRendererEvent (its `sender` is
+// ipcRenderer) or a way to name another channel.
+import type { CallInput, CallName, CallOutput, CallResult, EventName, EventPayload } from '../shared/contract.ts';
+import { CALL_CHANNEL, EVENT_CHANNEL } from '../shared/ipc-channels.ts';
 
 /** The parts of Electron's ipcRenderer the bridge uses. */
 export interface IpcRendererLike {
   invoke(channel: string, ...args: unknown[]): Promise<unknown>;
   on(channel: string, listener: (event: unknown, ...args: unknown[]) => void): unknown;
-  removeListener(channel: string, listener: (event: unknown, ...args: unknown[]) => void): unknown;
 }
 
-export interface BridgeChannels {
-  calls: readonly string[];
-  events: readonly string[];
-}
-
-export type BridgeCall = (payload?: unknown) => Promise<unknown>;
-export type Unsubscribe = () => void;
-
+/** What the renderer sees as `window.jielong` (declared for it in window.d.ts). */
 export interface JielongBridge {
-  readonly [call: string]: BridgeCall | JielongBridge['on'];
-  on(eventName: string, listener: (payload: unknown) => void): Unsubscribe;
+  call<N extends CallName>(name: N, input: CallInput<N>): Promise<CallResult<CallOutput<N>>>;
+  on<N extends EventName>(name: N, listener: (payload: EventPayload<N>) => void): () => void;
 }
 
-const NAME = /^[A-Za-z][A-Za-z0-9:._/-]{0,199}$/;
-/** Names that would shadow `on` or reach into the object's prototype machinery. */
-const RESERVED = new Set(['on', '__proto__', 'constructor', 'prototype', 'toString', 'valueOf', 'hasOwnProperty', 'then']);
-
-function checkNames(kind: string, names: readonly string[]): void {
-  const seen = new Set<string>();
-  for (const name of names) {
-    if (typeof name !== 'string' || !NAME.test(name)) throw new TypeError(`Invalid ${kind} channel name: ${JSON.stringify(name)}`);
-    if (RESERVED.has(name)) throw new TypeError(`Reserved name cannot be a ${kind} channel: ${name}`);
-    if (seen.has(name)) throw new TypeError(`Duplicate ${kind} channel: ${name}`);
-    seen.add(name);
-  }
-}
-
-export function createBridge(channels: BridgeChannels, ipc: IpcRendererLike): JielongBridge {
-  checkNames('call', channels.calls);
-  checkNames('event', channels.events);
-  const events = new Set(channels.events);
-  const api: Record<string, unknown> = {};
-  for (const channel of channels.calls) {
-    // Exactly one argument crosses, whatever the page passes: the main side refuses extras.
-    api[channel] = (payload?: unknown) => ipc.invoke(channel, payload);
-  }
-  api.on = (eventName: unknown, listener: unknown): Unsubscribe => {
-    if (typeof eventName !== 'string' || !events.has(eventName)) {
-      throw new TypeError(`Unknown event: ${typeof eventName === 'string' ? eventName : typeof eventName}`);
+export function createBridge(ipc: IpcRendererLike): JielongBridge {
+  const listeners = new Map<string, Set<(payload: unknown) => void>>();
+  // One listener on the push channel for the page's lifetime, fanning out by event name.
+  ipc.on(EVENT_CHANNEL, (_event, name, payload) => {
+    for (const listener of listeners.get(name as string) ?? []) {
+      try {
+        listener(payload);
+      } catch (error) {
+        console.error(`A listener of ${String(name)} failed`, error);
+      }
     }
-    if (typeof listener !== 'function') throw new TypeError('The listener must be a function');
-    const forward = (_event: unknown, payload: unknown) => {
-      (listener as (payload: unknown) => void)(payload);
-    };
-    ipc.on(eventName, forward);
-    let subscribed = true;
-    return () => {
-      if (!subscribed) return;
-      subscribed = false;
-      ipc.removeListener(eventName, forward);
-    };
+  });
+  const bridge: JielongBridge = {
+    // Exactly two arguments cross, whatever the page passes.
+    call: (name, input) => ipc.invoke(CALL_CHANNEL, name, input) as Promise<never>,
+    on(name, listener) {
+      if (typeof name !== 'string') throw new TypeError(`An event name is a string, not ${typeof name}`);
+      if (typeof listener !== 'function') throw new TypeError('The listener must be a function');
+      let set = listeners.get(name);
+      if (!set) listeners.set(name, (set = new Set()));
+      // A wrapper of its own, so the same function subscribed twice unsubscribes once.
+      const entry = (payload: unknown): void => listener(payload as never);
+      set.add(entry);
+      return () => {
+        set.delete(entry);
+      };
+    },
   };
-  return Object.freeze(api) as unknown as JielongBridge;
+  return Object.freeze(bridge);
 }

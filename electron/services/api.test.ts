@@ -6,6 +6,7 @@ import path from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CALL_NAMES } from '../shared/contract.ts';
+import { anyCallInput } from '../test-support/call-inputs.ts';
 import { createAppServices, type AppServices } from './app-services.ts';
 
 const KNOWN_CODES = /^[a-z_]+$/;
@@ -32,28 +33,8 @@ describe('dispatch', () => {
   });
 
   it('answers every call, valid or not, with a CallResult and a typed error', async () => {
-    const anyInput = fc.oneof(
-      fc.anything(),
-      fc.record({ id: fc.oneof(fc.string(), fc.integer()), title: fc.oneof(fc.string(), fc.constant(null)) }),
-      fc.record({ conversationId: fc.string(), content: fc.string() }),
-      fc.record({ query: fc.string({ unit: 'grapheme' }), limit: fc.integer(), offset: fc.integer() }),
-      fc.record({ sampling: fc.dictionary(fc.string(), fc.oneof(fc.double(), fc.string())) }),
-      fc.record({ text: fc.string() }),
-      // The OpenAI-compatible API's settings (api.status and api.newKey take {}).
-      fc.record({
-        api: fc.record({
-          enabled: fc.boolean(),
-          port: fc.oneof(fc.integer({ min: -5, max: 70_000 }), fc.double()),
-          allowNetwork: fc.boolean(),
-          keyHash: fc.oneof(fc.constant(null), fc.string(), fc.stringMatching(/^[0-9a-f]{64}$/)),
-          corsOrigins: fc.array(fc.oneof(fc.string(), fc.webUrl()), { maxLength: 3 }),
-          storeConversations: fc.boolean(),
-        }),
-      }),
-      fc.constant({}),
-    );
     await fc.assert(
-      fc.asyncProperty(fc.constantFrom(...CALL_NAMES), anyInput, async (name, input) => {
+      fc.asyncProperty(fc.constantFrom(...CALL_NAMES), anyCallInput, async (name, input) => {
         const result = await app.dispatch(name, input);
         expect(typeof result.ok).toBe('boolean');
         if (!result.ok) {

@@ -1,9 +1,8 @@
 // The WebSocket client against a real `ws` server speaking the browser host's frames, and the
-// preload transport against both shapes a preload may answer with.
-import { afterEach, describe, expect, it } from 'vitest';
+// preload transport against the bridge's { call, on }.
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { WebSocket, WebSocketServer } from 'ws';
-import { ApiError, createPreloadTransport, createWebSocketTransport, webSocketUrlFor, type ConnectionState, type SocketLike, type Transport } from './transport.ts';
-import type { JielongApi } from '@shared/contract.ts';
+import { ApiError, createPreloadTransport, createWebSocketTransport, webSocketUrlFor, type ConnectionState, type PreloadBridge, type SocketLike, type Transport } from './transport.ts';
 
 interface TestServer {
   url: string;
@@ -144,29 +143,43 @@ describe('webSocketUrlFor', () => {
 });
 
 describe('preload transport', () => {
-  const fakeApi = (answer: (name: string, input: unknown) => Promise<unknown>): JielongApi =>
-    new Proxy({} as JielongApi, {
-      get: (_target, name: string) => (name === 'on' ? () => () => undefined : (input: unknown) => answer(name, input)),
-    });
+  const fakeBridge = (answer: (name: string, input: unknown) => Promise<unknown>, on: PreloadBridge['on'] = () => () => undefined): PreloadBridge => ({
+    call: ((name: string, input: unknown) => answer(name, input)) as PreloadBridge['call'],
+    on,
+  });
 
-  it('unwraps the { ok, value } results the Electron bridge answers with', async () => {
-    const transport = createPreloadTransport(fakeApi(async (_name, input) => ({ ok: true, value: input })));
+  it("unwraps the dispatch's { ok, value } answer", async () => {
+    const transport = createPreloadTransport(fakeBridge(async (_name, input) => ({ ok: true, value: input })));
     await expect(transport.call('conversations.rename', { id: 'a', title: 'b' })).resolves.toEqual({ id: 'a', title: 'b' });
   });
 
-  it('turns { ok: false } into an ApiError', async () => {
-    const transport = createPreloadTransport(fakeApi(async () => ({ ok: false, error: { code: 'not_found', message: 'gone' } })));
-    await expect(transport.call('messages.activePath', { conversationId: 'x' })).rejects.toMatchObject({ code: 'not_found', message: 'gone' });
+  it('turns { ok: false } into an ApiError with its code and message', async () => {
+    const transport = createPreloadTransport(fakeBridge(async () => ({ ok: false, error: { code: 'not_found', message: 'gone' } })));
+    const failure = transport.call('messages.activePath', { conversationId: 'x' });
+    await expect(failure).rejects.toBeInstanceOf(ApiError);
+    await expect(failure).rejects.toMatchObject({ code: 'not_found', message: 'gone' });
   });
 
-  it('accepts a preload that resolves with the value and rejects with { code, message }', async () => {
+  it("turns Electron's own rejection (the main process could not answer) into an internal ApiError without Electron's prefix", async () => {
     const transport = createPreloadTransport(
-      fakeApi(async (name) => {
-        if (name === 'models.list') return [];
-        throw Object.assign(new Error("Error invoking remote method 'chat.send': Error: busy now"), { code: 'busy' });
+      fakeBridge(async () => {
+        throw new Error("Error invoking remote method 'jielong:call': Error: An object could not be cloned.");
       }),
     );
-    await expect(transport.call('models.list', {})).resolves.toEqual([]);
-    await expect(transport.call('chat.send', { conversationId: 'c', content: 'x' })).rejects.toMatchObject({ code: 'busy', message: 'busy now' });
+    await expect(transport.call('models.list', {})).rejects.toMatchObject({ code: 'internal', message: 'An object could not be cloned.' });
+  });
+
+  it('refuses an answer of any other shape', async () => {
+    const transport = createPreloadTransport(fakeBridge(async () => []));
+    await expect(transport.call('models.list', {})).rejects.toMatchObject({ code: 'internal', message: expect.stringContaining('models.list') });
+  });
+
+  it("subscribes through the bridge's on and hands back its unsubscribe", () => {
+    const unsubscribe = () => undefined;
+    const on = vi.fn(() => unsubscribe) as unknown as PreloadBridge['on'];
+    const transport = createPreloadTransport(fakeBridge(async () => null, on));
+    const listener = () => undefined;
+    expect(transport.on('generation.token', listener)).toBe(unsubscribe);
+    expect(on).toHaveBeenCalledWith('generation.token', listener);
   });
 });

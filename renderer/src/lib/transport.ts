@@ -1,9 +1,14 @@
 // How the renderer reaches the services: one interface over the two transports of the contract.
-// - Electron: the preload's `window.jielong` (one function per call, `on` for events).
+// - Electron: the preload's `window.jielong` ({ call, on }, typed by electron/preload/window.d.ts).
 // - Browser host: a WebSocket to the page's own host, authenticated by the token in the URL
 //   fragment, reconnecting with backoff; calls still open when the socket drops fail with a
 //   clear error (the server may or may not have run them: the UI reloads what it shows).
-import type { ApiErrorShape, CallInput, CallName, CallOutput, EventName, EventPayload, JielongApi } from '@shared/contract.ts';
+// Both carry the dispatch's CallResult unchanged; `unwrap` below turns a failure into an
+// ApiError, in this one place.
+import type { ApiErrorShape, CallInput, CallName, CallOutput, EventName, EventPayload } from '@shared/contract.ts';
+
+/** What the Electron preload gives this page (absent in a browser tab). */
+export type PreloadBridge = NonNullable<Window['jielong']>;
 
 export type ConnectionState = 'connecting' | 'open' | 'closed';
 
@@ -46,43 +51,33 @@ function isResultShape(value: unknown): value is { ok: true; value: unknown } | 
   return keys.length === 2 && (keys.includes('value') || keys.includes('error'));
 }
 
-function toApiError(error: unknown): ApiError {
-  if (error instanceof ApiError) return error;
-  if (typeof error === 'object' && error !== null) {
-    const { code, message } = error as { code?: unknown; message?: unknown };
-    if (typeof message === 'string') {
-      // Electron prefixes rejections from invoke with "Error invoking remote method 'x': Error: ".
-      const clean = message.replace(/^Error invoking remote method '[^']*': (?:\w*Error: )?/, '');
-      return new ApiError(typeof code === 'string' ? code : 'internal', clean);
-    }
-  }
-  return new ApiError('internal', String(error));
+/** A call's answer as either transport carries it: its value, or its failure thrown as an ApiError. */
+function unwrap(result: unknown, name: string): unknown {
+  if (!isResultShape(result)) throw new ApiError('internal', `The app answered ${name} with something unexpected`);
+  if (result.ok) return result.value;
+  throw new ApiError(String(result.error.code), String(result.error.message));
 }
 
-/**
- * The Electron preload's table. The bridge answers each call with the main side's
- * `{ ok, value | error }` result; a rejecting implementation (with `code` and `message`) is
- * accepted too, so the renderer does not depend on which of the two the preload chose.
- */
-export function createPreloadTransport(api: JielongApi): Transport {
+/** Electron rejects an invoke only when the main process could not answer at all. */
+function rejectionToApiError(error: unknown): ApiError {
+  const message = error instanceof Error ? error.message : String(error);
+  // Electron prefixes it with "Error invoking remote method 'x': Error: ".
+  return new ApiError('internal', message.replace(/^Error invoking remote method '[^']*': (?:\w*Error: )?/, ''));
+}
+
+export function createPreloadTransport(bridge: PreloadBridge): Transport {
   return {
     async call(name, input) {
-      const fn = (api as unknown as Record<string, ((input: unknown) => Promise<unknown>) | undefined>)[name];
-      if (typeof fn !== 'function') throw new ApiError(TRANSPORT_ERRORS.unavailable, `The app does not offer ${name}`);
-      let answer: unknown;
+      let result: unknown;
       try {
-        answer = await fn(input);
+        result = await bridge.call(name, input);
       } catch (error) {
-        throw toApiError(error);
+        throw rejectionToApiError(error);
       }
-      if (isResultShape(answer)) {
-        if (answer.ok) return answer.value as never;
-        throw new ApiError(answer.error.code, answer.error.message);
-      }
-      return answer as never;
+      return unwrap(result, name) as never;
     },
     on(event, listener) {
-      return api.on(event, listener);
+      return bridge.on(event, listener);
     },
     onConnection(listener) {
       listener('open', { opens: 1, retryInMs: null, fatal: null });
@@ -179,12 +174,10 @@ export function createWebSocketTransport(options: WebSocketTransportOptions): Tr
       if (!call) return;
       pending.delete(frame.id);
       clearTimer(call.timer);
-      const result = frame.result;
-      if (isResultShape(result)) {
-        if (result.ok) call.resolve(result.value);
-        else call.reject(new ApiError(String(result.error.code), String(result.error.message)));
-      } else {
-        call.reject(new ApiError('internal', `The host answered ${call.name} with something unexpected`));
+      try {
+        call.resolve(unwrap(frame.result, call.name));
+      } catch (error) {
+        call.reject(error as ApiError);
       }
     } else if (frame.type === 'event' && typeof frame.name === 'string') {
       for (const listener of listeners.get(frame.name) ?? []) {
@@ -306,7 +299,7 @@ export function webSocketUrlFor(location: Pick<Location, 'protocol' | 'host' | '
 }
 
 /** `window.jielong` when the preload gave us one, else the browser host's WebSocket. */
-export function createTransport(win: Window & { jielong?: JielongApi } = window): Transport {
+export function createTransport(win: Window = window): Transport {
   if (win.jielong) return createPreloadTransport(win.jielong);
   const url = webSocketUrlFor(win.location);
   if (!url) return createUnavailableTransport('no_token');

@@ -1,9 +1,10 @@
-// Plain-object stand-ins for the Electron objects electron/main touches, for the tests beside
-// the code (the Electron binary is not needed to run them). Each fake records what was done
-// to it so a test can assert on it.
+// Plain-object stand-ins for the Electron objects electron/main touches, for its tests (the
+// Electron binary is not needed to run them). Each fake records what was done to it so a test
+// can assert on it.
 import { EventEmitter } from 'node:events';
-import { APP_ENTRY_URL } from './app-origin.ts';
-import type { AppWebContents, InvokeEvent, InvokeListener, IpcMainLike, SenderFrame } from './ipc-validation.ts';
+import { APP_ENTRY_URL } from '../../main/app-origin.ts';
+import type { InvokeListener, IpcMainLike } from '../../main/call-channel.ts';
+import type { AppWebContents, InvokeEvent, SenderFrame } from '../../main/sender-check.ts';
 
 export interface FakeFrame extends SenderFrame {
   url: string;
