@@ -173,7 +173,7 @@ describe('app services with real storage and a real model host', () => {
     await finished(started);
     const errors = eventsFor('generation.error', started.assistantMessage.id);
     expect(errors).toHaveLength(1);
-    expect(errors[0]!.code).toBe('host_exited');
+    expect(errors[0]).toMatchObject({ code: 'host_exited', status: 'interrupted' });
     const kept = app.storage.getMessage(started.assistantMessage.id);
     expect(kept.status).toBe('interrupted');
     const streamed = eventsFor('generation.token', started.assistantMessage.id).map((t) => t.text).join('');
@@ -193,8 +193,12 @@ describe('app services with real storage and a real model host', () => {
     const conversation = await call('conversations.create', {});
     const refused = await app.dispatch('chat.send', { conversationId: conversation.id, content: 'hello?' });
     expect(refused).toMatchObject({ ok: false, error: { code: 'not_loaded', message: expect.stringMatching(/No model is loaded/) } });
-    // Nothing was written for a send that could not start.
+    // Nothing was written for a send that could not start, nor a conversation made for a new chat.
     expect((await call('messages.activePath', { conversationId: conversation.id })).messages).toHaveLength(0);
+    const before = (await call('conversations.list', {})).items.length;
+    const refusedNew = await app.dispatch('chat.send', { newConversation: { title: 'hello?' }, content: 'hello?' });
+    expect(refusedNew).toMatchObject({ ok: false, error: { code: 'not_loaded' } });
+    expect((await call('conversations.list', {})).items).toHaveLength(before);
     await call('models.load', { modelId: 'jielong-tiny-random' });
   });
 });

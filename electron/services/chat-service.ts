@@ -4,9 +4,9 @@
 // or error at the end. Nothing said by either side is lost on the way.
 import { randomInt } from 'node:crypto';
 import type { GenerationStarted, Message } from '../shared/chat-types.ts';
-import type { EventPayload } from '../shared/contract.ts';
+import type { CallInput, EventPayload, SendStarted } from '../shared/contract.ts';
 import { ModelHostError } from '../shared/model-host-error.ts';
-import { SAMPLING_LIMITS, samplingParamsSchema, type ChatMessage, type SamplingParams } from '../shared/model-host-protocol.ts';
+import { SAMPLING_LIMITS, seededSamplingParamsSchema, type ChatMessage, type SamplingParams, type SeededSamplingParams } from '../shared/model-host-protocol.ts';
 import type { Storage } from '../storage/index.ts';
 import { StorageError } from '../storage/index.ts';
 import type { EventBus } from './event-bus.ts';
@@ -21,6 +21,18 @@ export class StaleViewError extends Error {
     super('This conversation changed: showing the latest.');
     this.name = 'StaleViewError';
   }
+}
+
+/**
+ * How an answer that failed is stored. An answer cut off while it was being said keeps its
+ * text as `interrupted`: the model host died (a crash: whatever it had said is kept, even
+ * nothing), or a remote engine's stream broke after words arrived. Any other failure is an
+ * `error` with its reason. The one place this is decided; the event carries the result.
+ */
+export function failedAnswerStatus(code: string, saidSomething: boolean): 'interrupted' | 'error' {
+  if (code === 'host_exited') return 'interrupted';
+  if (code.startsWith('remote_') && saidSomething) return 'interrupted';
+  return 'error';
 }
 
 interface ActiveAnswer {
@@ -67,14 +79,23 @@ export class ChatService {
     await this.active?.finished;
   }
 
-  send(input: { conversationId: string; content: string; parentId?: string | null }): Promise<GenerationStarted> {
+  /** The user's message into a conversation, or into a new one (created only once a model is ready), and its answer. */
+  send(input: CallInput<'chat.send'>): Promise<SendStarted> {
     return this.exclusively(async () => {
       const model = await this.models.ready();
-      this.storage.getConversation(input.conversationId); // NOT_FOUND before anything is written
-      const parentId = input.parentId === undefined ? undefined : this.parentAsSeen(input.conversationId, input.parentId);
-      const userMessage = this.storage.appendUserMessage({ conversationId: input.conversationId, content: input.content, ...(parentId !== undefined ? { parentId } : {}) });
-      const started = this.answer(input.conversationId, userMessage, model.modelId);
-      this.events.emit('conversations.changed', { conversationId: input.conversationId, reason: 'messages' });
+      let conversationId: string;
+      let parentId: string | null | undefined;
+      if (input.conversationId !== undefined) {
+        conversationId = input.conversationId;
+        this.storage.getConversation(conversationId); // NOT_FOUND before anything is written
+        parentId = input.parentId === undefined ? undefined : this.parentAsSeen(conversationId, input.parentId);
+      } else {
+        conversationId = this.storage.createConversation(input.newConversation ?? {}).id;
+        parentId = null;
+      }
+      const userMessage = this.storage.appendUserMessage({ conversationId, content: input.content, ...(parentId !== undefined ? { parentId } : {}) });
+      const started = this.answer(conversationId, userMessage, model.modelId);
+      this.events.emit('conversations.changed', { conversationId, reason: input.conversationId === undefined ? 'created' : 'messages' });
       return started;
     });
   }
@@ -139,7 +160,7 @@ export class ChatService {
    * step: two requests that arrive together give one answer and one busy error. The mark is
    * held until the answer is active (set synchronously by answer()) or the start failed.
    */
-  private async exclusively(start: () => Promise<GenerationStarted>): Promise<GenerationStarted> {
+  private async exclusively<T extends GenerationStarted>(start: () => Promise<T>): Promise<T> {
     if (this.active || this.starting) {
       throw new ModelHostError('busy', 'An answer is still being written: stop it or wait for it to finish');
     }
@@ -153,7 +174,7 @@ export class ChatService {
   }
 
   /** Begins the answer under `question` and streams it; resolves once it has begun. */
-  private answer(conversationId: string, question: Message, modelId: string): GenerationStarted {
+  private answer(conversationId: string, question: Message, modelId: string): SendStarted {
     let conversation = this.storage.getConversation(conversationId);
     // A conversation remembers the model it was last answered with, to offer it again later.
     if (conversation.modelId !== modelId) conversation = this.storage.updateConversationSettings(conversationId, { modelId });
@@ -189,6 +210,7 @@ export class ChatService {
     };
     this.active = active;
 
+    let saidSomething = false;
     const generation = this.host.generate({
       messages: history,
       params,
@@ -210,7 +232,10 @@ export class ChatService {
           probability: event.probability,
           ...(event.candidates ? { candidates: event.candidates } : {}),
         });
-        if (event.text) writer.append(event.text);
+        if (event.text) {
+          saidSomething = true;
+          writer.append(event.text);
+        }
         // A token with no text has nothing to store: shown at once unless text before it waits.
         else if (writer.unsavedText === '') showCommitted();
       },
@@ -228,31 +253,28 @@ export class ChatService {
       })
       .catch((error: unknown) => {
         const failure = error instanceof ModelHostError ? error : new ModelHostError('generation_failed', String(error));
-        // A crash, or a remote engine's stream cut part-way, keeps what was said as `interrupted`;
-        // anything else is an `error` with its reason.
-        const cutShort = failure.code === 'host_exited' || (failure.code.startsWith('remote_') && Boolean(failure.partialText));
-        const status = cutShort ? 'interrupted' : 'error';
+        const status = failedAnswerStatus(failure.code, saidSomething);
         try {
           writer.finish({ status, ...(status === 'error' ? { error: failure.message } : {}) });
         } catch {
           // The storage reports its own failure (e.g. corruption) on the next call.
         }
-        this.events.emit('generation.error', { conversationId, messageId, code: failure.code, message: failure.message });
+        this.events.emit('generation.error', { conversationId, messageId, status, code: failure.code, message: failure.message });
       })
       .finally(() => {
         if (this.active === active) this.active = null;
         resolveFinished();
       });
 
-    return { conversationId, userMessage: question, assistantMessage: writer.message };
+    return { conversationId, conversation, userMessage: question, assistantMessage: writer.message };
   }
 
   /** The conversation's settings over the app's defaults, with a seed picked when none is set. */
-  private samplingFor(stored: Record<string, number | undefined> | null, defaults: Omit<SamplingParams, 'seed'>): SamplingParams {
+  private samplingFor(stored: Record<string, number | undefined> | null, defaults: Omit<SamplingParams, 'seed'>): SeededSamplingParams {
     const merged: Record<string, unknown> = { ...defaults };
     for (const [key, value] of Object.entries(stored ?? {})) if (value !== undefined) merged[key] = value;
     merged['seed'] ??= randomInt(0, SAMPLING_LIMITS.seed);
-    const parsed = samplingParamsSchema.safeParse(merged);
+    const parsed = seededSamplingParamsSchema.safeParse(merged);
     if (!parsed.success) throw new StorageError('INVALID_INPUT', `This conversation's sampling settings are invalid: ${parsed.error.issues[0]?.message ?? 'unknown problem'}`);
     return parsed.data;
   }

@@ -13,6 +13,9 @@ import { createAppServices, type AppServices } from './app-services.ts';
 
 const DEMO_MODEL = fileURLToPath(new URL('../../resources/models/jielong-tiny-random', import.meta.url));
 
+/** The generate requests the host was sent (reset per test). */
+const generateRequests: Array<{ params: { seed?: number } }> = [];
+
 /** The scripted host, except that loading a folder named `broken-*` fails as a bad model would. */
 function spawnerWithBrokenModels(): SpawnHost {
   const scripted = scriptedSpawner({ answer: () => 'one two three four five six seven eight', batchDelayMs: 5 });
@@ -26,6 +29,7 @@ function spawnerWithBrokenModels(): SpawnHost {
       ...host,
       pid: host.pid,
       send(message) {
+        if (message.type === 'generate') generateRequests.push(message);
         if (message.type === 'load' && path.basename(message.modelDir).startsWith('broken-')) {
           setTimeout(() => {
             for (const listener of listeners) listener({ type: 'error', requestId: message.requestId, code: 'load_failed', message: 'The model graph is not valid ONNX' });
@@ -54,6 +58,7 @@ describe('starting an answer and switching models', () => {
   }
 
   beforeEach(async () => {
+    generateRequests.length = 0;
     root = mkdtempSync(path.join(os.tmpdir(), 'jielong-chat-start-'));
     const models = path.join(root, 'models');
     cpSync(DEMO_MODEL, path.join(models, 'a-demo'), { recursive: true });
@@ -97,6 +102,41 @@ describe('starting an answer and switching models', () => {
     // Three messages before, plus exactly one new answer (and at most one new question).
     const all = db.exportJson({}).conversations[0]!.messages;
     expect(all.filter((message) => message.role === 'assistant')).toHaveLength(2);
+  });
+
+  it('a new chat is one call: chat.send creates the conversation, stores the question, then answers', async () => {
+    const started = await call('chat.send', { newConversation: { title: 'Hello there', sampling: { temperature: 0 } }, content: 'Hello there' });
+    expect(started.conversation).toMatchObject({ id: started.conversationId, title: 'Hello there', sampling: { temperature: 0 }, modelId: 'jielong-tiny-random' });
+    // The question is committed before the answer is written.
+    const atStart = app.storage.loadActivePath(started.conversationId).messages;
+    expect(atStart.map((message) => message.role)).toEqual(['user', 'assistant']);
+    expect(atStart[0]).toMatchObject({ id: started.userMessage.id, parentId: null, content: 'Hello there', status: 'complete' });
+    await app.chat.idle();
+    expect(app.storage.getMessage(started.assistantMessage.id)).toMatchObject({ status: 'complete', content: 'one two three four five six seven eight' });
+    expect(app.storage.listConversations({}).items.map((conversation) => conversation.id)).toEqual([started.conversationId]);
+  });
+
+  it('chat.send takes exactly one of conversationId and newConversation', async () => {
+    const conversation = await call('conversations.create', {});
+    for (const input of [
+      { content: 'hello' },
+      { conversationId: conversation.id, newConversation: {}, content: 'hello' },
+      { newConversation: {}, parentId: 'some-message', content: 'hello' },
+    ]) {
+      const refused = await app.dispatch('chat.send', input);
+      expect(refused).toMatchObject({ ok: false, error: { code: 'invalid_input', message: expect.stringMatching(/^chat\.send: (give either conversationId or newConversation|a new conversation has no parent message)$/) } });
+    }
+    expect(app.storage.listConversations({}).items).toHaveLength(1);
+  });
+
+  it('picks the seed once: the host is sent the seed stored with the answer', async () => {
+    const conversation = await call('conversations.create', {});
+    const started = await call('chat.send', { conversationId: conversation.id, content: 'which seed?' });
+    await app.chat.idle();
+    const sentSeeds = generateRequests.map((request) => request.params.seed);
+    expect(sentSeeds).toHaveLength(1);
+    expect(sentSeeds[0]).toEqual(expect.any(Number));
+    expect(app.storage.getMessage(started.assistantMessage.id).seed).toBe(sentSeeds[0]);
   });
 
   it('a failed start releases the mark: the next send works', async () => {

@@ -30,6 +30,9 @@ const conversationSampling = samplingParamsSchema.partial().strict().nullable();
 const pageLimit = z.number().int().min(1).max(500);
 const hubRepo = z.string().regex(/^[A-Za-z0-9][\w.-]{0,95}\/[A-Za-z0-9][\w.-]{0,95}$/, 'a repository id looks like owner/name');
 const hubRevision = z.string().regex(/^[\w.-]{1,128}$/, 'a revision is a branch, tag or commit');
+/** What a new conversation may be given at its start. */
+const newConversation = z.object({ title: title.optional(), systemPrompt: systemPrompt.optional(), sampling: conversationSampling.optional(), modelId: id.nullable().optional() }).strict();
+const messageText = content.refine((text) => text.trim().length > 0, 'the message is empty');
 
 export const settingsSchema = z
   .object({
@@ -52,9 +55,7 @@ export const settingsSchema = z
 /** Every call: its input schema. The output type is in `CallOutputs`. */
 export const calls = {
   'conversations.list': z.object({ limit: pageLimit.optional(), cursor: z.string().max(256).nullable().optional() }).strict(),
-  'conversations.create': z
-    .object({ title: title.optional(), systemPrompt: systemPrompt.optional(), sampling: conversationSampling.optional(), modelId: id.nullable().optional() })
-    .strict(),
+  'conversations.create': newConversation,
   'conversations.rename': z.object({ id, title }).strict(),
   'conversations.pin': z.object({ id, pinned: z.boolean() }).strict(),
   'conversations.updateSettings': z
@@ -74,16 +75,22 @@ export const calls = {
   /** Makes the active path go through this message (switching alternates, opening a search hit). */
   'messages.select': z.object({ messageId: id }).strict(),
   /**
+   * Into `conversationId`, or into a conversation this call creates from `newConversation` (a
+   * new chat is one round trip; nothing is created when the answer cannot start).
    * `parentId`: the last message of the branch the user sees (null: they see an empty
    * conversation). The question attaches there; a parent that is gone, or null when the
    * conversation has messages now, is refused with `stale_view` (the UI then shows the latest).
    */
-  'chat.send': z.object({ conversationId: id, content: content.refine((text) => text.trim().length > 0, 'the message is empty'), parentId: id.nullable().optional() }).strict(),
+  'chat.send': z
+    .object({ conversationId: id.optional(), newConversation: newConversation.optional(), content: messageText, parentId: id.nullable().optional() })
+    .strict()
+    .refine((input) => (input.conversationId === undefined) !== (input.newConversation === undefined), 'give either conversationId or newConversation')
+    .refine((input) => input.newConversation === undefined || input.parentId == null, 'a new conversation has no parent message'),
   'chat.stop': z.object({ conversationId: id }).strict(),
   /** A new answer to the same question, as a sibling of `messageId` (an assistant message). */
   'chat.regenerate': z.object({ messageId: id }).strict(),
   /** A new user message beside `messageId` (a user message), then its answer. */
-  'chat.editAndResend': z.object({ messageId: id, content: content.refine((text) => text.trim().length > 0, 'the message is empty') }).strict(),
+  'chat.editAndResend': z.object({ messageId: id, content: messageText }).strict(),
   'models.list': z.object({}).strict(),
   'models.status': z.object({}).strict(),
   'models.load': z.object({ modelId: id }).strict(),
@@ -135,6 +142,9 @@ export const calls = {
 export type CallName = keyof typeof calls;
 export type CallInput<N extends CallName> = z.input<(typeof calls)[N]>;
 
+/** A send's start, with the conversation as it is now (created by the send, or its model recorded). */
+export type SendStarted = GenerationStarted & { conversation: Conversation };
+
 export interface CallOutputs extends RemoteCallOutputs {
   'conversations.list': ConversationPage;
   'conversations.create': Conversation;
@@ -150,7 +160,7 @@ export interface CallOutputs extends RemoteCallOutputs {
   'messages.activePath': ActivePath;
   'messages.siblings': Siblings;
   'messages.select': ActivePath;
-  'chat.send': GenerationStarted;
+  'chat.send': SendStarted;
   'chat.stop': { stopped: boolean };
   'chat.regenerate': GenerationStarted;
   'chat.editAndResend': GenerationStarted;
@@ -209,7 +219,8 @@ export const events = {
     .object({ conversationId: id, messageId: id, promptTokens: z.number().int(), cachedTokens: z.number().int(), droppedMessages: z.number().int() })
     .strict(),
   'generation.done': z.object({ conversationId: id, messageId: id, status: z.enum(['complete', 'interrupted']), stats: generationStatsSchema }).strict(),
-  'generation.error': z.object({ conversationId: id, messageId: id, code: z.string(), message: z.string() }).strict(),
+  /** `status`: how the answer was stored (the chat service decides; windows show the same). */
+  'generation.error': z.object({ conversationId: id, messageId: id, status: z.enum(['interrupted', 'error']), code: z.string(), message: z.string() }).strict(),
   /** A conversation changed (from any window or tab): every window refreshes what it shows of it. */
   'conversations.changed': z
     .object({ conversationId: id, reason: z.enum(['created', 'messages', 'selected', 'renamed', 'settings', 'pinned', 'deleted', 'restored', 'imported']) })

@@ -82,7 +82,7 @@ export class LiveAnswer {
   }
 
   onError(event: EventPayload<'generation.error'>): void {
-    this.status = event.code === 'host_exited' ? 'interrupted' : 'error';
+    this.status = event.status;
     this.error = { code: event.code, message: event.message };
     this.changed();
   }

@@ -94,11 +94,16 @@ describe('LiveAnswer', () => {
     expect(answer.text).toBe('x'.repeat(100));
     expect(answer.tokens).toHaveLength(100);
   });
-  it('keeps the text when the host dies, as interrupted', () => {
-    const answer = new LiveAnswer('c', 'm', () => undefined);
-    answer.onToken({ conversationId: 'c', messageId: 'm', text: 'partial', tokenId: 1, probability: 1 });
-    answer.onError({ conversationId: 'c', messageId: 'm', code: 'host_exited', message: 'gone' });
-    expect(answer.status).toBe('interrupted');
-    expect(answer.text).toBe('partial');
+  it('keeps the text of a failed answer, with the status the main side stored', () => {
+    const crashed = new LiveAnswer('c', 'm', () => undefined);
+    crashed.onToken({ conversationId: 'c', messageId: 'm', text: 'partial', tokenId: 1, probability: 1 });
+    crashed.onError({ conversationId: 'c', messageId: 'm', status: 'interrupted', code: 'host_exited', message: 'gone' });
+    expect(crashed.status).toBe('interrupted');
+    expect(crashed.text).toBe('partial');
+    const failed = new LiveAnswer('c', 'm2', () => undefined);
+    failed.onToken({ conversationId: 'c', messageId: 'm2', text: 'partial', tokenId: 1, probability: 1 });
+    failed.onError({ conversationId: 'c', messageId: 'm2', status: 'error', code: 'generation_failed', message: 'bad graph' });
+    expect(failed.status).toBe('error');
+    expect(failed.error).toEqual({ code: 'generation_failed', message: 'bad graph' });
   });
 });
