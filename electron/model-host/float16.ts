@@ -21,9 +21,9 @@ function halfTable(): Float32Array {
   return table;
 }
 
-export function float16ToFloat32(bits: Uint16Array): Float32Array {
+/** Converts into `out` when given (it must be as long as `bits`). */
+export function float16ToFloat32(bits: Uint16Array, out = new Float32Array(bits.length)): Float32Array {
   const lookup = halfTable();
-  const out = new Float32Array(bits.length);
   for (let i = 0; i < bits.length; i++) out[i] = lookup[bits[i]!]!;
   return out;
 }
