@@ -12,6 +12,7 @@ import path from 'node:path';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import type { Dispatch } from '../services/api.ts';
 import type { EventBus } from '../services/event-bus.ts';
+import type { CallFrame, HostFrame } from '../shared/socket-frames.ts';
 
 export interface BrowserHostOptions {
   dispatch: Dispatch;
@@ -134,8 +135,8 @@ function tokensMatch(given: string | null, expected: string): boolean {
 
 /** One tab: calls in, results and events out. A malformed frame is answered, never fatal. */
 function connect(ws: WebSocket, { dispatch, events }: BrowserHostOptions): void {
-  const send = (message: unknown): void => {
-    if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(message));
+  const send = (frame: HostFrame): void => {
+    if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(frame));
   };
   const unsubscribe = events.subscribe((name, payload) => send({ type: 'event', name, payload }));
   ws.on('close', unsubscribe);
@@ -148,7 +149,7 @@ function connect(ws: WebSocket, { dispatch, events }: BrowserHostOptions): void 
     } catch {
       return send({ type: 'error', message: 'A frame was not valid JSON' });
     }
-    const { type, id, name, input } = (frame ?? {}) as { type?: unknown; id?: unknown; name?: unknown; input?: unknown };
+    const { type, id, name, input } = (frame ?? {}) as Partial<Record<keyof CallFrame, unknown>>;
     if (type !== 'call' || typeof id !== 'number' || !Number.isSafeInteger(id)) {
       return send({ type: 'error', message: 'Expected {"type":"call","id":<integer>,"name":<call>,"input":<object>}' });
     }

@@ -6,6 +6,7 @@
 // Both carry the dispatch's CallResult unchanged; `unwrap` below turns a failure into an
 // ApiError, in this one place.
 import type { ApiErrorShape, CallInput, CallName, CallOutput, EventName, EventPayload } from '@shared/contract.ts';
+import type { CallFrame, HostFrame } from '@shared/socket-frames.ts';
 
 /** What the Electron preload gives this page (absent in a browser tab). */
 export type PreloadBridge = NonNullable<Window['jielong']>;
@@ -163,13 +164,14 @@ export function createWebSocketTransport(options: WebSocketTransportOptions): Tr
 
   const onFrame = (data: unknown): void => {
     if (typeof data !== 'string') return;
-    let frame: { type?: unknown; id?: unknown; result?: unknown; name?: unknown; payload?: unknown };
+    // The page's own host, behind this run's token: its frames are typed, not checked field by field.
+    let frame: HostFrame | null;
     try {
-      frame = JSON.parse(data) as typeof frame;
+      frame = JSON.parse(data) as HostFrame | null;
     } catch {
       return;
     }
-    if (frame.type === 'result' && typeof frame.id === 'number') {
+    if (frame?.type === 'result') {
       const call = pending.get(frame.id);
       if (!call) return;
       pending.delete(frame.id);
@@ -179,7 +181,7 @@ export function createWebSocketTransport(options: WebSocketTransportOptions): Tr
       } catch (error) {
         call.reject(error as ApiError);
       }
-    } else if (frame.type === 'event' && typeof frame.name === 'string') {
+    } else if (frame?.type === 'event') {
       for (const listener of listeners.get(frame.name) ?? []) {
         try {
           listener(frame.payload);
@@ -252,7 +254,7 @@ export function createWebSocketTransport(options: WebSocketTransportOptions): Tr
           return;
         }
         const id = nextId++;
-        const frame = JSON.stringify({ type: 'call', id, name, input: input ?? {} });
+        const frame = JSON.stringify({ type: 'call', id, name, input: input ?? {} } satisfies CallFrame);
         const timer =
           callTimeout > 0
             ? setTimer(() => {
