@@ -8,10 +8,10 @@ import { AutoTokenizer } from '@huggingface/transformers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_MODEL_DIR } from '../../scripts/testing/model-fixtures.ts';
 import { builtInChatTemplate } from '../model-files/chat-templates.ts';
-import type { ChatMessage, SamplingParams } from '../shared/model-host-protocol.ts';
+import type { ChatMessage, SeededSamplingParams } from '../shared/model-host-protocol.ts';
 import { Engine } from './engine.ts';
 
-const greedy: SamplingParams = { temperature: 0, topK: 0, topP: 1, minP: 0, repetitionPenalty: 1, maxNewTokens: 4, seed: 1 };
+const greedy: SeededSamplingParams = { temperature: 0, topK: 0, topP: 1, minP: 0, repetitionPenalty: 1, maxNewTokens: 4, seed: 1 };
 const messages: ChatMessage[] = [
   { role: 'system', content: 'Be brief.' },
   { role: 'user', content: 'Name a dragon.' },

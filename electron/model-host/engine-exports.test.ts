@@ -10,14 +10,14 @@ import { AutoTokenizer } from '@huggingface/transformers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { emptyFamilyCache, FamilyReference } from '../../scripts/make-model/family-reference.ts';
 import { makeMirror, MIRROR_SPECS, mirrorSpec, type FamilyDtype, type MakeMirrorOptions } from '../../scripts/make-model/mirrors.ts';
-import type { ChatMessage, SamplingParams } from '../shared/model-host-protocol.ts';
+import type { ChatMessage, SeededSamplingParams } from '../shared/model-host-protocol.ts';
 import { Engine } from './engine.ts';
 
 const SEED = 0;
 const CANDIDATES = 8;
 /** temperature 1 and no truncation: the candidates' probabilities are the softmax of the logits. */
-const plain: SamplingParams = { temperature: 1, topK: 0, topP: 1, minP: 0, repetitionPenalty: 1, maxNewTokens: 1, seed: 1 };
-const greedy: SamplingParams = { temperature: 0, topK: 0, topP: 1, minP: 0, repetitionPenalty: 1, maxNewTokens: 10 };
+const plain: SeededSamplingParams = { temperature: 1, topK: 0, topP: 1, minP: 0, repetitionPenalty: 1, maxNewTokens: 1, seed: 1 };
+const greedy: SeededSamplingParams = { temperature: 0, topK: 0, topP: 1, minP: 0, repetitionPenalty: 1, maxNewTokens: 10, seed: 0 };
 
 /**
  * Largest relative gap allowed between a candidate's probability and the reference's. The
@@ -54,7 +54,7 @@ afterAll(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-async function run(engine: Engine, messages: ChatMessage[], params: SamplingParams, reuseCache: boolean) {
+async function run(engine: Engine, messages: ChatMessage[], params: SeededSamplingParams, reuseCache: boolean) {
   const tokens: { tokenId: number; text: string; candidates: { tokenId: number; probability: number }[] }[] = [];
   const stats = await engine.generate(
     { requestId: 'r', messages, params, candidates: CANDIDATES, reuseCache },

@@ -3,20 +3,18 @@
 // at a time, feeding each chosen token back with the KV cache. Our loop, not generate(),
 // because generate() ignores top_p, drops min_p and the seed, exposes no probabilities and
 // does not check a reused cache against the new prompt.
-import { randomInt } from 'node:crypto';
 import path from 'node:path';
 import { AutoTokenizer, env, type PreTrainedTokenizer } from '@huggingface/transformers';
 import { InferenceSession } from 'onnxruntime-node';
 import { ModelHostError } from '../shared/model-host-error.ts';
 import {
-  SAMPLING_LIMITS,
   type ChatMessage,
   type GenerationStats,
   type HostEventOf,
   type LoadedModelInfo,
   type ModelDevice,
   type ModelDtype,
-  type SamplingParams,
+  type SeededSamplingParams,
   type StopReason,
 } from '../shared/model-host-protocol.ts';
 import { positionIdOffset } from '../model-files/decoder-graph.ts';
@@ -56,7 +54,7 @@ export interface GenerateRequest {
   /** A conversation for the chat template, or (`prompt`) raw text tokenized as it is. */
   messages?: ChatMessage[];
   prompt?: string;
-  params: SamplingParams;
+  params: SeededSamplingParams;
   candidates: number;
   reuseCache: boolean;
 }
@@ -203,7 +201,7 @@ export class Engine {
     const cachedTokens = cache.reuseFor(promptIds);
     callbacks.onPrefill({ promptTokens: promptIds.length, cachedTokens, droppedMessages });
 
-    const seed = params.seed ?? randomInt(0, SAMPLING_LIMITS.seed);
+    const { seed } = params;
     const random = new SeededRandom(seed);
     const detokenizer = new IncrementalDetokenizer((ids) => tokenizer.decode(ids, { skip_special_tokens: true }));
     const history = [...promptIds];

@@ -3,11 +3,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_MODEL_DIR, makeBadModelFolders, type BadModelFolder } from '../../scripts/testing/model-fixtures.ts';
 import { ModelHostError } from '../shared/model-host-error.ts';
-import type { ChatMessage, HostEventOf, SamplingParams } from '../shared/model-host-protocol.ts';
+import type { ChatMessage, HostEventOf, SeededSamplingParams } from '../shared/model-host-protocol.ts';
 import { ModelHostClient } from './model-host-client.ts';
 import { nodeHostSpawner } from './node-host-process.ts';
 
-const params: SamplingParams = { temperature: 0.8, topK: 40, topP: 0.95, minP: 0, repetitionPenalty: 1.1, maxNewTokens: 400, seed: 7 };
+const params: SeededSamplingParams = { temperature: 0.8, topK: 40, topP: 0.95, minP: 0, repetitionPenalty: 1.1, maxNewTokens: 400, seed: 7 };
 const messages: ChatMessage[] = [{ role: 'user', content: '讲一个关于龙的故事。Tell me about dragons.' }];
 const demo = { modelDir: DEMO_MODEL_DIR, dtype: 'fp32' as const };
 
@@ -68,7 +68,7 @@ describe('ModelHostClient with a real host process', () => {
   // end by itself before or after the cancel: the first run below proves it.
   it('cancel stops the answer as cancelled within one token of reaching the host', async () => {
     await client.load(demo);
-    const long: SamplingParams = { ...params, seed: 9, maxNewTokens: 1900 };
+    const long: SeededSamplingParams = { ...params, seed: 9, maxNewTokens: 1900 };
     const full = await client.generate({ messages, params: long }).done;
     expect(full.stopReason).toBe('max_tokens');
     expect(full.decodeTokens).toBe(1900);
@@ -113,7 +113,8 @@ describe('ModelHostClient with a real host process', () => {
     ['top_p above 1', { ...params, topP: 1.5 }, /topP/],
     ['top_p of 0', { ...params, topP: 0 }, /topP/],
     ['max tokens below 1', { ...params, maxNewTokens: 0 }, /maxNewTokens/],
-    ['an unknown field', { ...params, top_p: 0.5 } as SamplingParams, /unknown field.*top_p/],
+    ['an unknown field', { ...params, top_p: 0.5 } as SeededSamplingParams, /unknown field.*top_p/],
+    ['no seed (the caller picks it, once)', (({ seed: _seed, ...rest }) => rest)(params) as SeededSamplingParams, /seed/],
   ])('refuses %s with a clear error', async (_name, bad, message) => {
     const error = await expectHostError(client.generate({ messages, params: bad }).done);
     expect(error.code).toBe('invalid_request');
@@ -155,7 +156,7 @@ describe('ModelHostClient with a real host process', () => {
     });
   });
 
-  it('killing the host mid-answer fails the request with the text so far, and a restarted host answers', async () => {
+  it('killing the host mid-answer fails the request as host_exited after the tokens so far, and a restarted host answers', async () => {
     await client.load(demo);
     let received = '';
     let count = 0;
@@ -173,7 +174,8 @@ describe('ModelHostClient with a real host process', () => {
     const error = await expectHostError(generation.done);
     off();
     expect(error.code).toBe('host_exited');
-    expect(error.partialText).toBe(received);
+    // The text so far is the caller's: it was streamed token by token (the chat service keeps it as interrupted).
+    expect(received.length).toBeGreaterThan(0);
     expect(count).toBeGreaterThanOrEqual(8);
     expect(exits).toHaveLength(1);
     expect(client.loaded).toBeNull();

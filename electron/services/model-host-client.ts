@@ -1,14 +1,12 @@
 // The main side's handle on the model host process: spawns it, correlates requests with
 // their events, and turns the death of the process into a typed `host_exited` failure for
-// every open request (with the text streamed so far). It speaks only the protocol in
-// electron/shared; how the process is started is injected (Electron's utilityProcess in the
-// app, child_process.fork in Node).
+// every open request (the caller keeps the text it was streamed). It speaks only the protocol
+// in electron/shared; how the process is started is injected (Electron's utilityProcess in the
+// app, child_process.fork in Node). The host validates requests as they arrive; its events are
+// trusted as typed, so the token path does no per-token parsing or copying.
 import { randomUUID } from 'node:crypto';
 import { ModelHostError } from '../shared/model-host-error.ts';
 import {
-  describeIssues,
-  hostEventSchema,
-  hostRequestSchema,
   type ChatMessage,
   type GenerationStats,
   type HostEvent,
@@ -17,7 +15,7 @@ import {
   type LoadedModelInfo,
   type ModelDevice,
   type ModelDtype,
-  type SamplingParams,
+  type SeededSamplingParams,
 } from '../shared/model-host-protocol.ts';
 
 /** A started host process, whatever started it. */
@@ -35,7 +33,8 @@ export interface GenerateOptions {
   /** A conversation (rendered with the chat template), or a raw `prompt`: exactly one. */
   messages?: ChatMessage[];
   prompt?: string;
-  params: SamplingParams;
+  /** The seed included: the caller picks it once and stores it with the answer. */
+  params: SeededSamplingParams;
   candidates?: number;
   reuseCache?: boolean;
   onPrefill?(event: HostEventOf<'prefill'>): void;
@@ -54,7 +53,6 @@ interface OpenRequest {
   resolve(value: unknown): void;
   reject(error: ModelHostError): void;
   onEvent?(event: HostEvent): void;
-  text: string;
 }
 
 const READY_TIMEOUT_MS = 30_000;
@@ -91,14 +89,13 @@ export class ModelHostClient {
     this.ready = new Promise<number>((resolve, reject) => {
       const timer = setTimeout(() => reject(new ModelHostError('host_exited', 'The model host did not start in time')), READY_TIMEOUT_MS);
       child.onMessage((message) => {
-        const parsed = hostEventSchema.safeParse(message);
-        if (!parsed.success) return; // a host that speaks garbage is a bug; its requests will time out or exit
-        if (parsed.data.type === 'ready') {
+        const event = message as HostEvent;
+        if (event.type === 'ready') {
           clearTimeout(timer);
-          resolve(parsed.data.pid);
+          resolve(event.pid);
           return;
         }
-        this.dispatch(parsed.data);
+        this.dispatch(event);
       });
       child.onExit((code, signal) => {
         clearTimeout(timer);
@@ -179,13 +176,11 @@ export class ModelHostClient {
   }
 
   private async request(message: HostRequest, kind: OpenRequest['kind'], onEvent?: (event: HostEvent) => void): Promise<unknown> {
-    const checked = hostRequestSchema.safeParse(message);
-    if (!checked.success) throw new ModelHostError('invalid_request', describeIssues(checked.error));
     await this.start();
     const child = this.process;
     if (!child) throw new ModelHostError('host_exited', 'The model host is not running');
     return new Promise((resolve, reject) => {
-      this.open.set(message.requestId, { kind, resolve, reject, ...(onEvent ? { onEvent } : {}), text: '' });
+      this.open.set(message.requestId, { kind, resolve, reject, ...(onEvent ? { onEvent } : {}) });
       child.send(message);
     });
   }
@@ -197,9 +192,6 @@ export class ModelHostClient {
     if (!open || !requestId) return;
     switch (event.type) {
       case 'token':
-        open.text += event.text;
-        open.onEvent?.(event);
-        return;
       case 'prefill':
       case 'load-progress':
         open.onEvent?.(event);
@@ -218,7 +210,7 @@ export class ModelHostClient {
         return;
       case 'error':
         this.open.delete(requestId);
-        open.reject(new ModelHostError(event.code, event.message, open.kind === 'generate' ? open.text : undefined));
+        open.reject(new ModelHostError(event.code, event.message));
         return;
     }
   }
@@ -226,8 +218,6 @@ export class ModelHostClient {
   private failAll(error: ModelHostError): void {
     const open = [...this.open.values()];
     this.open.clear();
-    for (const request of open) {
-      request.reject(new ModelHostError(error.code, error.message, request.kind === 'generate' ? request.text : undefined));
-    }
+    for (const request of open) request.reject(error);
   }
 }

@@ -9,13 +9,13 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { scriptedSpawner } from '../../e2e/support/scripted-host.ts';
 import type { ModelHostError } from '../shared/model-host-error.ts';
-import type { HostEventOf, SamplingParams } from '../shared/model-host-protocol.ts';
+import type { HostEventOf, SeededSamplingParams } from '../shared/model-host-protocol.ts';
 import { createAppServices, type AppServices } from './app-services.ts';
 import { generateRemote, listRemoteModels, type RemoteEndpoint } from './remote-engine.ts';
 
 const DEMO_MODEL = fileURLToPath(new URL('../../resources/models/jielong-tiny-random', import.meta.url));
 const ANSWER = 'The remote answer arrives in pieces over the network.';
-const PARAMS: SamplingParams = { temperature: 0.7, topK: 40, topP: 0.95, minP: 0.05, repetitionPenalty: 1.1, maxNewTokens: 64, seed: 11 };
+const PARAMS: SeededSamplingParams = { temperature: 0.7, topK: 40, topP: 0.95, minP: 0.05, repetitionPenalty: 1.1, maxNewTokens: 64, seed: 11 };
 
 /** A port nothing listens on (not one of the ports fetch refuses outright). */
 async function closedPort(): Promise<number> {

@@ -1,6 +1,7 @@
 // The protocol between the main side (services/model-host-client.ts) and the model host
-// process (model-host/). Pure: both sides and the tests import it. Every message that crosses
-// the process boundary is validated with these schemas on the receiving side.
+// process (model-host/). Pure: both sides and the tests import it. Requests are validated
+// where they enter the host (model-host/host.ts); the host is our own process, so its events
+// are typed, not parsed, on the main side: a token event costs no schema check.
 import { z } from 'zod';
 
 /** Limits that keep a request from asking for something absurd. */
@@ -28,11 +29,15 @@ export const samplingParamsSchema = z
     /** 1 disables the penalty. */
     repetitionPenalty: z.number().finite().gt(0, 'repetitionPenalty must be above 0').max(10),
     maxNewTokens: z.number().int('maxNewTokens must be a whole number').min(1, 'maxNewTokens must be at least 1').max(SAMPLING_LIMITS.maxNewTokens),
-    /** Omitted: the host picks one and reports it in the stats, so any answer can be replayed. */
+    /** Omitted in settings and API requests: whoever starts the answer picks one (it is stored, so any answer can be replayed). */
     seed: z.number().int().min(0).max(SAMPLING_LIMITS.seed).optional(),
   })
   .strict();
 export type SamplingParams = z.infer<typeof samplingParamsSchema>;
+
+/** What the model host samples with: the seed is chosen once, by the caller, never by the host. */
+export const seededSamplingParamsSchema = samplingParamsSchema.extend({ seed: z.number().int().min(0).max(SAMPLING_LIMITS.seed) }).strict();
+export type SeededSamplingParams = z.infer<typeof seededSamplingParamsSchema>;
 
 export const DEFAULT_SAMPLING_PARAMS: SamplingParams = {
   temperature: 0.7,
@@ -79,7 +84,7 @@ export const hostRequestSchema = z.discriminatedUnion('type', [
       messages: z.array(chatMessageSchema).min(1).max(100_000).optional(),
       /** ...or a raw prompt, tokenized as it is (no template): exactly one of the two. */
       prompt: z.string().min(1).max(4_000_000).optional(),
-      params: samplingParamsSchema,
+      params: seededSamplingParamsSchema,
       /** How many top candidates each token event carries (0: none). */
       candidates: z.number().int().min(0).max(SAMPLING_LIMITS.candidates).default(0),
       /** Reuse the KV cache of the previous request where its token prefix matches. */
@@ -108,7 +113,7 @@ export const generationStatsSchema = z
     decodeTokensPerSecond: z.number().min(0),
     prefillTokensPerSecond: z.number().min(0),
     stopReason: stopReasonSchema,
-    /** The seed the sampler used (given or picked), so the answer can be replayed. */
+    /** The seed the sampler used, so the answer can be replayed. */
     seed: z.number().int().min(0),
     /** Oldest turns left out so the prompt and the answer fit the context. */
     droppedMessages: z.number().int().min(0),

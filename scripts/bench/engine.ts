@@ -37,7 +37,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AutoTokenizer, env, type PreTrainedTokenizer } from '@huggingface/transformers';
-import type { ChatMessage, GenerationStats, ModelDtype, SamplingParams } from '../../electron/shared/model-host-protocol.ts';
+import type { ChatMessage, GenerationStats, ModelDtype, SeededSamplingParams } from '../../electron/shared/model-host-protocol.ts';
 import { onnxFilePath } from '../../electron/shared/model-layout.ts';
 import { ModelHostClient } from '../../electron/services/model-host-client.ts';
 import { nodeHostSpawner } from '../../electron/services/node-host-process.ts';
@@ -204,7 +204,7 @@ class SideProcess {
 
 // ---- Side (c): our model host ----------------------------------------------------------------
 
-const greedy = (maxNewTokens: number): SamplingParams => ({ temperature: 0, topK: 0, topP: 1, minP: 0, repetitionPenalty: 1, maxNewTokens });
+const greedy = (maxNewTokens: number): SeededSamplingParams => ({ temperature: 0, topK: 0, topP: 1, minP: 0, repetitionPenalty: 1, maxNewTokens, seed: 0 });
 
 async function hostRun(client: ModelHostClient, messages: ChatMessage[], tokens: number, reuseCache = false): Promise<{ ids: number[]; times: number[]; stats: GenerationStats }> {
   const times: number[] = [];

@@ -10,7 +10,7 @@ import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { Session } from 'node:inspector/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { HostRequest, SamplingParams } from '../../electron/shared/model-host-protocol.ts';
+import type { HostRequest, SeededSamplingParams } from '../../electron/shared/model-host-protocol.ts';
 import { ModelHostClient, type HostProcess } from '../../electron/services/model-host-client.ts';
 import { makeModel } from '../make-model/make-model.ts';
 import { makeMirror } from '../make-model/mirrors.ts';
@@ -109,7 +109,7 @@ async function main(): Promise<void> {
   };
   const client = new ModelHostClient(spawnHost);
   await client.load({ modelDir, dtype: DTYPE });
-  const params: SamplingParams = { temperature: 0, topK: 0, topP: 1, minP: 0, repetitionPenalty: 1, maxNewTokens: TOKENS };
+  const params: SeededSamplingParams = { temperature: 0, topK: 0, topP: 1, minP: 0, repetitionPenalty: 1, maxNewTokens: TOKENS, seed: 0 };
   const messages = [
     { role: 'system' as const, content: 'You are a helpful assistant.' },
     { role: 'user' as const, content: 'Explain how a language model picks its next token, step by step, with an example.' },

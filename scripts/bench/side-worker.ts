@@ -136,7 +136,7 @@ class EngineSide {
   async run(messages: ChatMessage[], tokens: number): Promise<{ ids: number[]; times: number[] }> {
     const times: number[] = [performance.now()];
     const ids: number[] = [];
-    const params = { temperature: 0, topK: 0, topP: 1, minP: 0, repetitionPenalty: 1, maxNewTokens: tokens + 1 };
+    const params = { temperature: 0, topK: 0, topP: 1, minP: 0, repetitionPenalty: 1, maxNewTokens: tokens + 1, seed: 0 };
     await this.engine.generate(
       { requestId: 'bench', messages, params, candidates: 0, reuseCache: false },
       {

@@ -1,7 +1,8 @@
 // Parses `npm run generate -- ...` arguments. Separate from cli.ts so tests can call it.
+import { randomInt } from 'node:crypto';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { dtypeSchema, samplingParamsSchema, describeIssues, DEFAULT_SAMPLING_PARAMS, type ModelDtype, type SamplingParams } from '../../electron/shared/model-host-protocol.ts';
+import { dtypeSchema, seededSamplingParamsSchema, describeIssues, DEFAULT_SAMPLING_PARAMS, SAMPLING_LIMITS, type ModelDtype, type SeededSamplingParams } from '../../electron/shared/model-host-protocol.ts';
 
 export const USAGE = `Usage: npm run generate -- --model DIR --prompt TEXT [--dtype D] [--system TEXT]
        [--max-tokens N] [--seed S] [--temperature T] [--json]
@@ -24,7 +25,7 @@ export interface GenerateCommand {
   dtype: ModelDtype | undefined;
   system: string | undefined;
   prompt: string;
-  params: SamplingParams;
+  params: SeededSamplingParams;
   json: boolean;
 }
 
@@ -65,10 +66,10 @@ export function parseGenerateArgs(argv: readonly string[]): GenerateCommand | 'h
     dtype = parsed.data;
   }
   // The protocol's schema owns the limits; the CLI only converts text to numbers.
-  const params = samplingParamsSchema.safeParse({
+  const params = seededSamplingParamsSchema.safeParse({
     ...DEFAULT_SAMPLING_PARAMS,
     ...(values['max-tokens'] !== undefined ? { maxNewTokens: integer('--max-tokens', values['max-tokens']) } : {}),
-    ...(values.seed !== undefined ? { seed: integer('--seed', values.seed) } : {}),
+    seed: values.seed !== undefined ? integer('--seed', values.seed) : randomInt(0, SAMPLING_LIMITS.seed),
     ...(values.temperature !== undefined ? { temperature: Number(values.temperature) } : {}),
   });
   if (!params.success) throw new UsageError(describeIssues(params.error));

@@ -1,8 +1,9 @@
 // What the OpenAI-compatible endpoints accept, checked where a request enters: every field
 // Jielong honours, with its range, and nothing else — an unknown field or a value we would
 // have to ignore is a 400 naming the field, never silently dropped.
+import { randomInt } from 'node:crypto';
 import { z } from 'zod';
-import { SAMPLING_LIMITS, type ChatMessage, type SamplingParams } from '../../shared/model-host-protocol.ts';
+import { SAMPLING_LIMITS, type ChatMessage, type SamplingParams, type SeededSamplingParams } from '../../shared/model-host-protocol.ts';
 import { badRequest, type OpenAiError } from './errors.ts';
 
 export const MAX_STOP_STRINGS = 4;
@@ -93,8 +94,8 @@ function formatPath(path: PropertyKey[]): string {
   return path.reduce<string>((out, part) => (typeof part === 'number' ? `${out}[${part}]` : out ? `${out}.${String(part)}` : String(part)), '');
 }
 
-/** The request's sampling over the app's defaults (Settings → Sampling) for the fields it leaves out. */
-export function samplingFrom(request: ChatCompletionRequest | CompletionRequest, defaults: Omit<SamplingParams, 'seed'>): SamplingParams {
+/** The request's sampling over the app's defaults (Settings → Sampling) for the fields it leaves out; a seed picked here when it names none (reported back in the stats). */
+export function samplingFrom(request: ChatCompletionRequest | CompletionRequest, defaults: Omit<SamplingParams, 'seed'>): SeededSamplingParams {
   const maxTokens = ('max_completion_tokens' in request ? request.max_completion_tokens : null) ?? request.max_tokens;
   return {
     temperature: request.temperature ?? defaults.temperature,
@@ -103,7 +104,7 @@ export function samplingFrom(request: ChatCompletionRequest | CompletionRequest,
     minP: request.min_p ?? defaults.minP,
     repetitionPenalty: request.repetition_penalty ?? defaults.repetitionPenalty,
     maxNewTokens: maxTokens ?? defaults.maxNewTokens,
-    ...(request.seed !== null && request.seed !== undefined ? { seed: request.seed } : {}),
+    seed: request.seed ?? randomInt(0, SAMPLING_LIMITS.seed),
   };
 }
 
