@@ -6,7 +6,7 @@ import { answers, expect, send, test, waitForAnswer } from './support/fixtures.t
 import type { PageGlobals } from './support/page-globals.ts';
 import { SECOND_MODEL } from './support/test-host.ts';
 
-type WithApp = PageGlobals & { __jielong: { messages: Array<{ role: string; content: string; modelId: string | null }> } };
+type WithApp = PageGlobals & { __jielong: { chat: { messages: Array<{ role: string; content: string; modelId: string | null }> } } };
 
 async function openSettings(page: Page) {
   await page.getByTestId('open-settings').click();
@@ -28,7 +28,7 @@ async function setField(page: Page, testId: string, value: string): Promise<void
 async function answerText(page: Page): Promise<string> {
   return page.evaluate(() => {
     const app = (globalThis as unknown as WithApp).__jielong;
-    return app.messages.filter((m) => m.role === 'assistant').at(-1)?.content ?? '';
+    return app.chat.messages.filter((m) => m.role === 'assistant').at(-1)?.content ?? '';
   });
 }
 
@@ -78,7 +78,7 @@ test.describe('two models', () => {
     await send(app, 'Which model are you?');
     await waitForAnswer(app);
     await expect(answers(app).last()).toHaveAttribute('data-status', 'complete');
-    const modelId = await app.evaluate(() => (globalThis as unknown as WithApp).__jielong.messages.at(-1)?.modelId);
+    const modelId = await app.evaluate(() => (globalThis as unknown as WithApp).__jielong.chat.messages.at(-1)?.modelId);
     expect(modelId).toBe(SECOND_MODEL.id);
   });
 

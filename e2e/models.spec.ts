@@ -8,7 +8,7 @@ import type { Locator, Page } from '@playwright/test';
 import { answers, expect, send, test, waitForAnswer, type PageWatch } from './support/fixtures.ts';
 import type { PageGlobals } from './support/page-globals.ts';
 
-type WithApp = PageGlobals & { __jielong: { messages: Array<{ role: string; content: string; modelId: string | null }> } };
+type WithApp = PageGlobals & { __jielong: { chat: { messages: Array<{ role: string; content: string; modelId: string | null }> } } };
 
 const TEST_MODEL = 'Jielong tiny (test hub)';
 
@@ -76,7 +76,7 @@ test.describe('first run', () => {
     await send(page, 'Hello, downloaded model');
     await waitForAnswer(page);
     await expect(answers(page).last()).not.toHaveText('');
-    const last = await page.evaluate(() => (globalThis as unknown as WithApp).__jielong.messages.at(-1));
+    const last = await page.evaluate(() => (globalThis as unknown as WithApp).__jielong.chat.messages.at(-1));
     expect(last).toMatchObject({ role: 'assistant', modelId: 'jielong-tiny-test-fp32' });
     expect(last!.content.length).toBeGreaterThan(0);
 

@@ -48,7 +48,7 @@ test.describe('sampling', () => {
     await temperature.press('Tab');
     await expect(settings.getByRole('alert')).toHaveCount(0);
     await expect(settings.getByRole('status').filter({ hasText: 'Saved' })).toBeVisible();
-    const draft = await app.evaluate(() => (globalThis as unknown as { __jielong: { draft: { sampling: unknown } } }).__jielong.draft.sampling);
+    const draft = await app.evaluate(() => (globalThis as unknown as { __jielong: { chat: { draft: { sampling: unknown } } } }).__jielong.chat.draft.sampling);
     expect(draft).toEqual({ temperature: 0.3 });
   });
 });

@@ -28,9 +28,9 @@ test('B sees A’s messages without reload, and a stale send never lands under a
     // A view that is behind (it shows only the first answer) sends: the question attaches
     // under that first answer (a branch), never under A's newer one it did not show.
     const ids = await b.evaluate(async () => {
-      const app = (globalThis as unknown as { __jielong: { activeId: string; messages: Array<{ id: string }>; call(name: string, input: unknown): Promise<{ userMessage: { parentId: string } }> } }).__jielong;
-      const firstAnswer = app.messages[1]!.id;
-      const started = await app.call('chat.send', { conversationId: app.activeId, content: 'from a stale B', parentId: firstAnswer });
+      const app = (globalThis as unknown as { __jielong: { chat: { activeId: string; messages: Array<{ id: string }> }; calls: { call(name: string, input: unknown): Promise<{ userMessage: { parentId: string } }> } } }).__jielong;
+      const firstAnswer = app.chat.messages[1]!.id;
+      const started = await app.calls.call('chat.send', { conversationId: app.chat.activeId, content: 'from a stale B', parentId: firstAnswer });
       return { firstAnswer, parent: started.userMessage.parentId };
     });
     expect(ids.parent).toBe(ids.firstAnswer);
@@ -46,11 +46,11 @@ test('two sends that arrive together: one answer, one busy error', async ({ app 
   await send(app, 'hello');
   await waitForAnswer(app);
   const outcomes = await app.evaluate(async () => {
-    const state = (globalThis as unknown as { __jielong: { activeId: string; messages: Array<{ id: string }>; call(name: string, input: unknown): Promise<unknown> } }).__jielong;
-    const parentId = state.messages.at(-1)!.id;
+    const { chat, calls } = (globalThis as unknown as { __jielong: { chat: { activeId: string; messages: Array<{ id: string }> }; calls: { call(name: string, input: unknown): Promise<unknown> } } }).__jielong;
+    const parentId = chat.messages.at(-1)!.id;
     const results = await Promise.allSettled([
-      state.call('chat.send', { conversationId: state.activeId, content: 'one', parentId }),
-      state.call('chat.send', { conversationId: state.activeId, content: 'two', parentId }),
+      calls.call('chat.send', { conversationId: chat.activeId, content: 'one', parentId }),
+      calls.call('chat.send', { conversationId: chat.activeId, content: 'two', parentId }),
     ]);
     return results.map((result) => (result.status === 'fulfilled' ? 'ok' : String((result.reason as { code?: string }).code)));
   });

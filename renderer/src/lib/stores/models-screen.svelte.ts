@@ -7,11 +7,13 @@ import type { SystemInfo } from '@shared/chat-types.ts';
 import type { EventPayload } from '@shared/contract.ts';
 import type { ModelDtype } from '@shared/model-host-protocol.ts';
 import type { Catalog, DownloadInfo, DownloadSpec, RemovalPlan, RepoInspection } from '@shared/model-registry-types.ts';
-import type { AppState } from './app.svelte.ts';
-import { describeError } from './app.svelte.ts';
-import { t, type MessageKey } from './i18n/index.svelte.ts';
-import { isActiveDownload } from './model-fit.ts';
-import { ApiError, type Transport } from './transport.ts';
+import { describeError } from '../errors.ts';
+import { t, type MessageKey } from '../i18n/index.svelte.ts';
+import { isActiveDownload } from '../model-fit.ts';
+import { ApiError, type Transport } from '../transport.ts';
+import type { Calls } from './calls.ts';
+import type { ModelsStore } from './models.svelte.ts';
+import type { Notices } from './notices.svelte.ts';
 
 const DOWNLOAD_ERRORS = ['not_found', 'disk_full', 'network', 'verify_failed', 'invalid_model', 'already_installed', 'already_downloading', 'forbidden', 'http_error', 'invalid_spec', 'io_error', 'unsupported'] as const;
 
@@ -44,7 +46,7 @@ export interface LiveDownload {
   file: string | null;
 }
 
-export class ModelsState {
+export class ModelsScreenStore {
   catalog = $state.raw<Catalog | null>(null);
   catalogError = $state<string | null>(null);
   system = $state.raw<SystemInfo | null>(null);
@@ -62,7 +64,11 @@ export class ModelsState {
 
   private detailsRequested = false;
 
-  constructor(private readonly app: AppState) {}
+  constructor(
+    private readonly calls: Calls,
+    private readonly notices: Notices,
+    private readonly models: ModelsStore,
+  ) {}
 
   /** Follows download events; returns the unsubscriber. */
   attach(transport: Transport): () => void {
@@ -79,8 +85,8 @@ export class ModelsState {
 
   /** The downloads list: local records only, no request to the network. */
   async loadDownloads(): Promise<void> {
-    await this.app.guard(async () => {
-      const list = await this.app.call('downloads.list', {});
+    await this.calls.guard(async () => {
+      const list = await this.calls.call('downloads.list', {});
       // eslint-disable-next-line svelte/prefer-svelte-reactivity -- a local lookup
       const known = new Map(this.downloads.map((d) => [d.info.id, d]));
       this.downloads = list.map((info) => ({ info, speed: known.get(info.id)?.speed ?? 0, etaSeconds: known.get(info.id)?.etaSeconds ?? null, file: known.get(info.id)?.file ?? null }));
@@ -92,7 +98,7 @@ export class ModelsState {
     if (this.detailsRequested && !force) return;
     this.detailsRequested = true;
     await Promise.all([
-      this.app
+      this.calls
         .call('catalog.list', {})
         .then((catalog) => {
           this.catalog = catalog;
@@ -107,7 +113,7 @@ export class ModelsState {
 
   async refreshSystem(): Promise<void> {
     try {
-      this.system = await this.app.call('system.info', {});
+      this.system = await this.calls.call('system.info', {});
     } catch {
       // The hints say "unknown" without the figures; nothing else depends on them.
     }
@@ -133,12 +139,12 @@ export class ModelsState {
     if (this.isStarting(key)) return null;
     this.starting = [...this.starting, key];
     try {
-      const info = await this.app.call('downloads.start', { spec });
+      const info = await this.calls.call('downloads.start', { spec });
       this.upsert(info);
       void this.refreshSystem();
       return info;
     } catch (error) {
-      this.app.toast(() => describeDownloadError(error), { kind: 'error', timeoutMs: 10_000 });
+      this.notices.toast(() => describeDownloadError(error), { kind: 'error', timeoutMs: 10_000 });
       return null;
     } finally {
       this.starting = this.starting.filter((k) => k !== key);
@@ -146,11 +152,11 @@ export class ModelsState {
   }
 
   async pause(id: string): Promise<void> {
-    await this.app.guard(async () => this.upsert(await this.app.call('downloads.pause', { id })));
+    await this.calls.guard(async () => this.upsert(await this.calls.call('downloads.pause', { id })));
   }
 
   async resume(id: string): Promise<void> {
-    await this.app.guard(async () => this.upsert(await this.app.call('downloads.resume', { id })));
+    await this.calls.guard(async () => this.upsert(await this.calls.call('downloads.resume', { id })));
   }
 
   async resumeInterrupted(): Promise<void> {
@@ -159,10 +165,10 @@ export class ModelsState {
 
   async cancel(id: string): Promise<void> {
     const name = this.downloads.find((d) => d.info.id === id)?.info.name ?? id;
-    const ok = await this.app.guard(() => this.app.call('downloads.cancel', { id }));
+    const ok = await this.calls.guard(() => this.calls.call('downloads.cancel', { id }));
     if (ok) {
       this.downloads = this.downloads.filter((d) => d.info.id !== id);
-      this.app.toast(() => t('modelsScreen.cancelled', { name }));
+      this.notices.toast(() => t('modelsScreen.cancelled', { name }));
       void this.refreshSystem();
     }
   }
@@ -172,7 +178,7 @@ export class ModelsState {
     this.inspectError = null;
     this.inspection = null;
     try {
-      this.inspection = await this.app.call('downloads.inspect', { repo, ...(revision ? { revision } : {}) });
+      this.inspection = await this.calls.call('downloads.inspect', { repo, ...(revision ? { revision } : {}) });
     } catch (error) {
       this.inspectError = describeDownloadError(error);
     } finally {
@@ -181,8 +187,8 @@ export class ModelsState {
   }
 
   async requestRemoval(id: string): Promise<void> {
-    await this.app.guard(async () => {
-      this.removal = await this.app.call('models.planRemoval', { id });
+    await this.calls.guard(async () => {
+      this.removal = await this.calls.call('models.planRemoval', { id });
     });
   }
 
@@ -191,11 +197,11 @@ export class ModelsState {
     if (!plan || this.removing) return;
     this.removing = true;
     try {
-      const ok = await this.app.guard(() => this.app.call('models.remove', { id: plan.id, confirm: true }));
+      const ok = await this.calls.guard(() => this.calls.call('models.remove', { id: plan.id, confirm: true }));
       if (ok) {
-        this.app.models = this.app.models.filter((m) => m.id !== plan.id);
+        this.models.removed(plan.id);
         this.downloads = this.downloads.filter((d) => d.info.modelId !== plan.id);
-        this.app.toast(() => t('modelsScreen.removed', { name: plan.name }));
+        this.notices.toast(() => t('modelsScreen.removed', { name: plan.name }));
         void this.refreshSystem();
       }
     } finally {
@@ -205,9 +211,9 @@ export class ModelsState {
   }
 
   async setDefault(id: string | null): Promise<void> {
-    await this.app.guard(async () => {
-      await this.app.call('models.setDefault', { id });
-      this.app.models = await this.app.call('models.list', {});
+    await this.calls.guard(async () => {
+      await this.calls.call('models.setDefault', { id });
+      await this.models.loadInstalled();
     });
   }
 
@@ -218,9 +224,9 @@ export class ModelsState {
     this.importing = true;
     this.importError = null;
     try {
-      const model = await this.app.call('models.import', { path: clean, ...(name?.trim() ? { name: name.trim() } : {}) });
-      this.app.models = [...this.app.models.filter((m) => m.id !== model.id), model];
-      this.app.toast(() => t('modelsScreen.imported', { name: model.name }));
+      const model = await this.calls.call('models.import', { path: clean, ...(name?.trim() ? { name: name.trim() } : {}) });
+      this.models.added(model);
+      this.notices.toast(() => t('modelsScreen.imported', { name: model.name }));
       void this.refreshSystem();
       return true;
     } catch (error) {
@@ -234,19 +240,11 @@ export class ModelsState {
   /** The native folder chooser (Electron); null when cancelled or unavailable. */
   async chooseFolder(): Promise<string | null> {
     try {
-      return (await this.app.call('system.chooseFolder', { title: t('modelsScreen.chooseFolderTitle') })).path;
+      return (await this.calls.call('system.chooseFolder', { title: t('modelsScreen.chooseFolderTitle') })).path;
     } catch (error) {
-      this.app.toast(() => describeDownloadError(error), { kind: 'error' });
+      this.notices.toast(() => describeDownloadError(error), { kind: 'error' });
       return null;
     }
-  }
-
-  /** Loads a model and goes to the chat. */
-  async useModel(modelId: string): Promise<void> {
-    this.app.view = 'chat';
-    if (this.app.settings && !this.app.settings.firstRunDone) void this.app.finishFirstRun();
-    if (this.app.modelStatus.modelId === modelId && this.app.modelStatus.state === 'ready') return;
-    await this.app.loadModel(modelId);
   }
 
   private upsert(info: DownloadInfo, figures: Partial<Omit<LiveDownload, 'info'>> = {}): void {
@@ -265,7 +263,7 @@ export class ModelsState {
         if (event.type === 'state' && event.download.state === 'failed' && event.download.error) {
           const { name } = event.download;
           const message = event.download.error.message;
-          this.app.toast(() => t('modelsScreen.failed', { name, message }), { kind: 'error', timeoutMs: 10_000 });
+          this.notices.toast(() => t('modelsScreen.failed', { name, message }), { kind: 'error', timeoutMs: 10_000 });
         }
         return;
       case 'progress': {
@@ -289,7 +287,7 @@ export class ModelsState {
         const current = this.downloads.find((d) => d.info.id === event.id);
         if (current) this.upsert({ ...current.info, state: 'installed', bytesDone: current.info.bytesTotal ?? current.info.bytesDone });
         const name = current?.info.name ?? event.modelId;
-        this.app.toast(() => t('modelsScreen.installed', { name }));
+        this.notices.toast(() => t('modelsScreen.installed', { name }));
         void this.refreshSystem();
         return;
       }

@@ -2,38 +2,11 @@
 // live figures, an install lists the model and says so, a failure says why, removal needs the
 // confirmation step, and the download errors keep the main side's detail.
 import { describe, expect, it } from 'vitest';
-import type { CallInput, CallName, CallOutput, EventName, EventPayload } from '@shared/contract.ts';
+import type { CallName } from '@shared/contract.ts';
 import type { DownloadInfo, InstalledModel, RemovalPlan } from '@shared/model-registry-types.ts';
-import { AppState } from './app.svelte.ts';
-import { describeDownloadError } from './models.svelte.ts';
-import { ApiError, type Transport } from './transport.ts';
-
-type Handler = (input: unknown) => unknown;
-
-class FakeTransport implements Transport {
-  readonly calls: Array<{ name: CallName; input: unknown }> = [];
-  private readonly listeners = new Map<string, Set<(payload: unknown) => void>>();
-  constructor(private readonly handlers: Partial<Record<CallName, Handler>>) {}
-  async call<N extends CallName>(name: N, input: CallInput<N>): Promise<CallOutput<N>> {
-    this.calls.push({ name, input });
-    const handler = this.handlers[name];
-    if (!handler) throw new ApiError('unknown_call', `no fake for ${name}`);
-    return (await handler(input)) as CallOutput<N>;
-  }
-  on<N extends EventName>(event: N, listener: (payload: EventPayload<N>) => void): () => void {
-    const set = this.listeners.get(event) ?? new Set();
-    set.add(listener as (payload: unknown) => void);
-    this.listeners.set(event, set);
-    return () => set.delete(listener as (payload: unknown) => void);
-  }
-  emit<N extends EventName>(event: N, payload: EventPayload<N>): void {
-    for (const listener of this.listeners.get(event) ?? []) listener(payload);
-  }
-  onConnection(): () => void {
-    return () => undefined;
-  }
-  close(): void {}
-}
+import { type Handler, settle, startApp } from '../../../test/fake-transport.ts';
+import { ApiError } from '../transport.ts';
+import { describeDownloadError } from './models-screen.svelte.ts';
 
 const download = (change: Partial<DownloadInfo> = {}): DownloadInfo => ({
   id: 'tiny-q4',
@@ -59,23 +32,11 @@ const download = (change: Partial<DownloadInfo> = {}): DownloadInfo => ({
 const installed = { id: 'tiny-q4', name: 'Tiny (q4)', removable: true } as InstalledModel;
 
 function setup(handlers: Partial<Record<CallName, Handler>> = {}) {
-  const transport = new FakeTransport({
-    'settings.get': () => ({ firstRunDone: true }),
-    'models.list': () => [],
-    'models.status': () => ({ state: 'none', modelId: null, progress: null, info: null, error: null }),
-    'conversations.list': () => ({ items: [], nextCursor: null }),
-    'downloads.list': () => [],
-    'system.info': () => ({ totalMemoryBytes: 16e9, freeMemoryBytes: 8e9, modelsDir: '/m', freeDiskBytes: 1e11, hubHost: 'https://huggingface.co', canChooseFolder: false }),
-    ...handlers,
-  });
-  const app = new AppState(transport);
-  app.start();
+  const { app, transport } = startApp(handlers);
   return { app, transport, models: app.modelsScreen };
 }
 
-const settle = () => new Promise((resolve) => setTimeout(resolve, 0));
-
-describe('ModelsState', () => {
+describe('ModelsScreenStore', () => {
   it('lists a download when it starts and follows its progress, speed and ETA', async () => {
     const { transport, models } = setup({ 'downloads.start': () => download() });
     await settle();
@@ -104,10 +65,10 @@ describe('ModelsState', () => {
     await models.startCatalog('tiny', 'q4');
     transport.emit('downloads.event', { type: 'installed', id: 'tiny-q4', modelId: 'tiny-q4' });
     expect(models.downloads[0]!.info).toMatchObject({ state: 'installed', bytesDone: 1000 });
-    expect(app.toasts.at(-1)!.text()).toBe('Tiny (q4) is installed.');
+    expect(app.notices.toasts.at(-1)!.text()).toBe('Tiny (q4) is installed.');
     transport.emit('downloads.event', { type: 'state', download: download({ id: 'other', modelId: 'other', name: 'Other', state: 'failed', error: { code: 'verify_failed', message: 'sha256 mismatch' } }) });
-    expect(app.toasts.at(-1)).toMatchObject({ kind: 'error' });
-    expect(app.toasts.at(-1)!.text()).toBe('The download of Other failed: sha256 mismatch');
+    expect(app.notices.toasts.at(-1)).toMatchObject({ kind: 'error' });
+    expect(app.notices.toasts.at(-1)!.text()).toBe('The download of Other failed: sha256 mismatch');
   });
 
   it('a refused start keeps the main side’s detail and leaves no row', async () => {
@@ -119,7 +80,7 @@ describe('ModelsState', () => {
     await settle();
     expect(await models.startCatalog('tiny', 'q4')).toBeNull();
     expect(models.downloads).toEqual([]);
-    expect(app.toasts.at(-1)!.text()).toBe('Not enough disk space for Tiny: it needs 1 GB more');
+    expect(app.notices.toasts.at(-1)!.text()).toBe('Not enough disk space for Tiny: it needs 1 GB more');
     expect(models.isStarting('tiny')).toBe(false);
   });
 
@@ -131,13 +92,13 @@ describe('ModelsState', () => {
       'models.remove': () => ({ removed: true }),
     });
     await settle();
-    expect(app.models).toHaveLength(1);
+    expect(app.models.installed).toHaveLength(1);
     await models.requestRemoval('tiny-q4');
     expect(models.removal).toEqual(plan);
     expect(transport.calls.some((c) => c.name === 'models.remove')).toBe(false);
     await models.confirmRemoval();
     expect(transport.calls.find((c) => c.name === 'models.remove')!.input).toEqual({ id: 'tiny-q4', confirm: true });
-    expect(app.models).toEqual([]);
+    expect(app.models.installed).toEqual([]);
     expect(models.removal).toBeNull();
   });
 
