@@ -1,13 +1,9 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createAppServices, type AppServices } from '../services/app-services.ts';
 import { EventBus } from '../services/event-bus.ts';
 import { CALL_NAMES, calls, type CallName, type CallResult } from '../shared/contract.ts';
 import { CALL_CHANNEL, EVENT_CHANNEL } from '../shared/ipc-channels.ts';
-import { anyCallInput } from '../test-support/call-inputs.ts';
+import { anyCallInput, startFuzzServices, type FuzzServices } from '../test-support/call-fuzz.ts';
 import { FakeIpcMain, fakeFrame, fakeInvokeEvent, fakeWebContents, type FakeWebContents } from '../test-support/main/electron-fakes.ts';
 import { FORBIDDEN, registerCallChannel } from './call-channel.ts';
 import { TrustedWindows } from './sender-check.ts';
@@ -94,25 +90,11 @@ describe('registerCallChannel', () => {
 });
 
 describe('the call channel, fuzzed over every call with the real services', () => {
-  let dataDir: string;
-  let services: AppServices;
-  let spawned = 0;
-
+  let fuzz: FuzzServices;
   beforeAll(async () => {
-    dataDir = await mkdtemp(path.join(os.tmpdir(), 'jielong-channel-'));
-    services = createAppServices({
-      dataDir,
-      bundledModelsDir: path.join(dataDir, 'no-models'),
-      spawnHost: () => {
-        spawned++;
-        throw new Error('the fuzz must not start a model host');
-      },
-    });
+    fuzz = await startFuzzServices();
   });
-  afterAll(async () => {
-    await services.close();
-    await rm(dataDir, { recursive: true, force: true });
-  });
+  afterAll(() => fuzz.close());
 
   const senders = ['good', 'other-origin', 'sub-frame', 'foreign-window', 'destroyed-frame', 'null-frame', 'throwing-frame'] as const;
 
@@ -122,7 +104,7 @@ describe('the call channel, fuzzed over every call with the real services', () =
     const contents = fakeWebContents();
     const foreign = fakeWebContents();
     trust.add(contents);
-    registerCallChannel({ ipcMain, trust, services, log: () => undefined });
+    registerCallChannel({ ipcMain, trust, services: fuzz.services, log: () => undefined });
     const eventFor = (kind: (typeof senders)[number]) => {
       contents.mainFrame.url = 'app://jielong/index.html';
       contents.mainFrame.destroyed = false;
@@ -184,6 +166,6 @@ describe('the call channel, fuzzed over every call with the real services', () =
     expect(tally.reachedServices).toBeGreaterThan(0);
     expect(tally.refused).toBeGreaterThan(0);
     expect(tally.succeeded).toBeGreaterThan(0);
-    expect(spawned).toBe(0);
+    expect(fuzz.spawned()).toBe(0);
   });
 });
