@@ -252,14 +252,3 @@ export interface ApiErrorShape {
   code: string;
   message: string;
 }
-
-/**
- * The function table the preload exposes as `window.jielong`. Each call resolves with its
- * CallResult (never rejects for a refusal): errors crossing Electron's contextBridge keep only
- * their message, and the renderer needs the code. The renderer's transport unwraps it.
- */
-export type JielongApi = {
-  [N in CallName]: (input: CallInput<N>) => Promise<CallResult<CallOutput<N>>>;
-} & {
-  on<N extends EventName>(event: N, listener: (payload: EventPayload<N>) => void): () => void;
-};
