@@ -1,9 +1,11 @@
-// The chat settings' sampling fields: their limits (from the shared schema's limits) and the
-// check of what the user typed, with errors as message keys so they show in the UI language.
-import { SAMPLING_LIMITS, samplingParamsSchema } from '@shared/model-host-protocol.ts';
+// The chat settings' sampling fields: their limits, read from the shared schema (the one the
+// main side and the model host check with), and the check of what the user typed, with errors
+// as message keys so they show in the UI language.
+import { z } from 'zod';
+import { samplingParamsSchema } from '@shared/model-host-protocol.ts';
 import type { MessageKey } from './i18n/index.svelte.ts';
 
-export type SamplingKey = 'temperature' | 'topK' | 'topP' | 'minP' | 'repetitionPenalty' | 'maxNewTokens' | 'seed';
+export type SamplingKey = keyof z.infer<typeof samplingParamsSchema>;
 
 export interface SamplingField {
   key: SamplingKey;
@@ -14,19 +16,39 @@ export interface SamplingField {
   step: number;
   integer: boolean;
   /** The lower bound itself is not allowed (top-p > 0, repetition penalty > 0). */
-  exclusiveMin?: boolean;
+  exclusiveMin: boolean;
   /** The upper bound itself is not allowed (min-p < 1). */
-  exclusiveMax?: boolean;
+  exclusiveMax: boolean;
 }
 
+interface NumberLimits {
+  type?: string;
+  minimum?: number;
+  maximum?: number;
+  exclusiveMinimum?: number;
+  exclusiveMaximum?: number;
+}
+
+/** Every field's bounds as the schema states them (its JSON Schema form names them plainly). */
+const limits = (z.toJSONSchema(samplingParamsSchema) as { properties: Record<SamplingKey, NumberLimits> }).properties;
+
+function field(key: SamplingKey, label: MessageKey, hint: MessageKey, step: number): SamplingField {
+  const schema = limits[key];
+  const min = schema.minimum ?? schema.exclusiveMinimum;
+  const max = schema.maximum ?? schema.exclusiveMaximum;
+  if (min === undefined || max === undefined) throw new Error(`the sampling schema gives ${key} no bounds`);
+  return { key, label, hint, min, max, step, integer: schema.type === 'integer', exclusiveMin: schema.exclusiveMinimum !== undefined, exclusiveMax: schema.exclusiveMaximum !== undefined };
+}
+
+/** In the order the settings show them; the step is how far the arrows of the input move. */
 export const SAMPLING_FIELDS: readonly SamplingField[] = [
-  { key: 'temperature', label: 'settings.temperature', hint: 'settings.temperatureHint', min: 0, max: 5, step: 0.05, integer: false },
-  { key: 'topK', label: 'settings.topK', hint: 'settings.topKHint', min: 0, max: SAMPLING_LIMITS.topK, step: 1, integer: true },
-  { key: 'topP', label: 'settings.topP', hint: 'settings.topPHint', min: 0, max: 1, step: 0.01, integer: false, exclusiveMin: true },
-  { key: 'minP', label: 'settings.minP', hint: 'settings.minPHint', min: 0, max: 1, step: 0.01, integer: false, exclusiveMax: true },
-  { key: 'repetitionPenalty', label: 'settings.repetitionPenalty', hint: 'settings.repetitionPenaltyHint', min: 0, max: 10, step: 0.05, integer: false, exclusiveMin: true },
-  { key: 'maxNewTokens', label: 'settings.maxTokens', hint: 'settings.maxTokensHint', min: 1, max: SAMPLING_LIMITS.maxNewTokens, step: 1, integer: true },
-  { key: 'seed', label: 'settings.seed', hint: 'settings.seedHint', min: 0, max: SAMPLING_LIMITS.seed, step: 1, integer: true },
+  field('temperature', 'settings.temperature', 'settings.temperatureHint', 0.05),
+  field('topK', 'settings.topK', 'settings.topKHint', 1),
+  field('topP', 'settings.topP', 'settings.topPHint', 0.01),
+  field('minP', 'settings.minP', 'settings.minPHint', 0.01),
+  field('repetitionPenalty', 'settings.repetitionPenalty', 'settings.repetitionPenaltyHint', 0.05),
+  field('maxNewTokens', 'settings.maxTokens', 'settings.maxTokensHint', 1),
+  field('seed', 'settings.seed', 'settings.seedHint', 1),
 ];
 
 export type SamplingCheck = { ok: true; value: number | null } | { ok: false; error: { key: MessageKey; values: Record<string, number> } };
@@ -38,14 +60,10 @@ export function checkSamplingValue(key: SamplingKey, raw: string): SamplingCheck
   const text = raw.trim();
   if (text === '') return { ok: true, value: null };
   const value = Number(text);
-  const range = { key: 'settings.outOfRange' as const, values: { min: field.min, max: field.max } };
-  if (!Number.isFinite(value)) return { ok: false, error: range };
-  if (field.integer && !Number.isInteger(value)) return { ok: false, error: { key: 'settings.wholeNumber', values: {} } };
-  const belowMin = field.exclusiveMin ? value <= field.min : value < field.min;
-  const aboveMax = field.exclusiveMax ? value >= field.max : value > field.max;
-  if (belowMin || aboveMax) return { ok: false, error: range };
-  // The shared schema has the last word (the main side checks with it too).
-  const checked = samplingParamsSchema.shape[key].safeParse(value);
-  if (!checked.success) return { ok: false, error: range };
+  if (Number.isFinite(value) && field.integer && !Number.isInteger(value)) return { ok: false, error: { key: 'settings.wholeNumber', values: {} } };
+  // The schema itself decides; the message says the range it allows.
+  if (!Number.isFinite(value) || !samplingParamsSchema.shape[key].safeParse(value).success) {
+    return { ok: false, error: { key: 'settings.outOfRange', values: { min: field.min, max: field.max } } };
+  }
   return { ok: true, value };
 }

@@ -4,7 +4,10 @@ import type { Conversation } from '@shared/chat-types.ts';
 import { compareConversations, titleFrom } from './conversations.ts';
 import { isSendKey } from './keys.ts';
 import { LiveAnswer } from './live-answer.ts';
-import { checkSamplingValue } from './sampling.ts';
+import { formatByteSize } from '@shared/byte-size.ts';
+import { samplingParamsSchema } from '@shared/model-host-protocol.ts';
+import { formatBytes } from './i18n/index.svelte.ts';
+import { checkSamplingValue, SAMPLING_FIELDS } from './sampling.ts';
 import { snippetParts } from './snippet.ts';
 
 const conversation = (id: string, pinned: boolean, updatedAt: number): Conversation => ({
@@ -78,6 +81,25 @@ describe('checkSamplingValue', () => {
     expect(checkSamplingValue('minP', '1')).toMatchObject({ ok: false });
     expect(checkSamplingValue('seed', '1.5')).toMatchObject({ ok: false, error: { key: 'settings.wholeNumber' } });
     expect(checkSamplingValue('maxNewTokens', 'abc')).toMatchObject({ ok: false });
+  });
+  it('shows every field with the bounds the shared schema checks', () => {
+    expect(SAMPLING_FIELDS.map((field) => field.key).sort()).toEqual(Object.keys(samplingParamsSchema.shape).sort());
+    for (const field of SAMPLING_FIELDS) {
+      const schema = samplingParamsSchema.shape[field.key];
+      expect([field.key, schema.safeParse(field.min).success]).toEqual([field.key, !field.exclusiveMin]);
+      expect([field.key, schema.safeParse(field.max).success]).toEqual([field.key, !field.exclusiveMax]);
+      expect([field.key, schema.safeParse(field.min - field.step).success]).toEqual([field.key, false]);
+      expect([field.key, schema.safeParse(field.max + field.step).success]).toEqual([field.key, false]);
+      expect(checkSamplingValue(field.key, String(field.max + field.step))).toEqual({ ok: false, error: { key: 'settings.outOfRange', values: { min: field.min, max: field.max } } });
+    }
+  });
+});
+
+describe('byte sizes', () => {
+  it('use decimal units everywhere: 1 kB is 1000 bytes, as the hub states sizes', () => {
+    expect([999, 1500, 500_000_000, 1_000_000_000, 1_536_000_000].map(formatBytes)).toEqual(['999 B', '1.5 kB', '500 MB', '1 GB', '1.5 GB']);
+    // The main side's messages (e.g. "needs 1.5 GB more") say the same sizes.
+    expect([999, 1500, 500_000_000, 1_000_000_000, 1_536_000_000].map(formatByteSize)).toEqual(['999 B', '1.5 kB', '500 MB', '1 GB', '1.5 GB']);
   });
 });
 
