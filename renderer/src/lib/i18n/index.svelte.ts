@@ -1,6 +1,7 @@
 // The UI language: English or 简体中文, following the system language unless the user picked
 // one. i18next does the lookups, interpolation and plurals; `t` reads a rune so every template
 // that calls it re-renders when the language changes.
+import { byteSize, byteSizeDecimals } from '@shared/byte-size.ts';
 import i18next from 'i18next';
 import { en } from './en.ts';
 import { zhCN } from './zh-CN.ts';
@@ -84,15 +85,10 @@ export function formatNumber(value: number, options?: Intl.NumberFormatOptions):
   return format.format(value);
 }
 
+/** A size in the app's one convention (decimal units, see byte-size.ts), the number in the UI language's style. */
 export function formatBytes(bytes: number): string {
-  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit += 1;
-  }
-  return `${formatNumber(value, { maximumFractionDigits: value < 10 && unit > 0 ? 1 : 0 })} ${units[unit]}`;
+  const size = byteSize(bytes);
+  return `${formatNumber(size.value, { maximumFractionDigits: byteSizeDecimals(size) })} ${size.unit}`;
 }
 
 export function formatDuration(ms: number): string {
