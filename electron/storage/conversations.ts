@@ -59,7 +59,7 @@ export interface NewConversation {
   sampling?: SamplingParams | null;
 }
 
-export function createConversation(db: WritableDB, input: NewConversation, now: number): Conversation {
+export function createConversation(db: WritableDB, now: number, input: NewConversation = {}): Conversation {
   const title = check(titleRule, input.title ?? DEFAULT_TITLE, 'title');
   const modelId = checkNullable(modelIdRule, input.modelId, 'model id') ?? null;
   const systemPrompt = checkNullable(systemPromptRule, input.systemPrompt, 'system prompt') ?? null;
@@ -84,7 +84,7 @@ export function getConversation(db: ReadableDB, id: string): Conversation {
   return toConversation(row);
 }
 
-export function renameConversation(db: WritableDB, id: string, title: string, now: number): Conversation {
+export function renameConversation(db: WritableDB, now: number, id: string, title: string): Conversation {
   const clean = check(titleRule, title, 'title');
   return inTransaction(db, () => {
     const row = liveConversationRow(db, id);
@@ -114,7 +114,7 @@ export interface ConversationSettings {
 }
 
 /** Changes the fields given (undefined: unchanged; null: cleared). */
-export function updateConversationSettings(db: WritableDB, id: string, settings: ConversationSettings, now: number): Conversation {
+export function updateConversationSettings(db: WritableDB, now: number, id: string, settings: ConversationSettings): Conversation {
   const modelId = checkNullable(modelIdRule, settings.modelId, 'model id');
   const systemPrompt = checkNullable(systemPromptRule, settings.systemPrompt, 'system prompt');
   const sampling = checkNullable(samplingRule, settings.sampling, 'sampling parameters');
@@ -135,7 +135,7 @@ export function updateConversationSettings(db: WritableDB, id: string, settings:
 }
 
 /** Moves a conversation to the trash: hidden from the list and from search, nothing removed. */
-export function softDeleteConversation(db: WritableDB, id: string, now: number): Conversation {
+export function softDeleteConversation(db: WritableDB, now: number, id: string): Conversation {
   return inTransaction(db, () => {
     const row = liveConversationRow(db, id);
     unindexConversation(db, row.id);
@@ -173,8 +173,9 @@ export function purgeConversation(db: WritableDB, id: string): void {
   });
 }
 
-/** Purges every conversation that went to the trash at or before `deletedBefore`. Returns how many. */
-export function purgeTrash(db: WritableDB, deletedBefore: number): number {
+/** Purges every conversation that went to the trash at or before `deletedBefore` (default: all). Returns how many. */
+export function purgeTrash(db: WritableDB, deletedBefore: number = Number.MAX_SAFE_INTEGER): number {
+  if (typeof deletedBefore !== 'number' || Number.isNaN(deletedBefore)) throw new StorageError('INVALID_INPUT', 'Invalid deletedBefore: must be a time in ms');
   return inTransaction(db, () => {
     const ids = prepare<[number], { id: string }>(db, 'SELECT id FROM conversations WHERE deleted_at IS NOT NULL AND deleted_at <= ?').all(deletedBefore);
     for (const { id } of ids) purgeConversation(db, id);

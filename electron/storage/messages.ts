@@ -199,7 +199,7 @@ export interface NewUserMessage {
 }
 
 /** Appends a user message (status `complete`) and selects it as the leaf. */
-export function appendUserMessage(db: WritableDB, input: NewUserMessage, now: number): Message {
+export function appendUserMessage(db: WritableDB, now: number, input: NewUserMessage): Message {
   const content = check(contentRule, input.content, 'message content');
   if (content.length === 0) throw new StorageError('INVALID_INPUT', 'Invalid message content: must not be empty');
   return inTransaction(db, () => {

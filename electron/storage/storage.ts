@@ -8,22 +8,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import {
-  createConversation,
-  getConversation,
-  listConversations,
-  listTrash,
-  purgeConversation,
-  purgeTrash,
-  renameConversation,
-  restoreConversation,
-  setPinned,
-  softDeleteConversation,
-  updateConversationSettings,
-  type ConversationSettings,
-  type ListOptions,
-  type NewConversation,
-} from './conversations.ts';
-import {
   backupTo,
   copyAside,
   DEFAULT_BUSY_TIMEOUT_MS,
@@ -42,35 +26,14 @@ import {
   type WritableDB,
 } from './database.ts';
 import { isBusyError, isCorruptionError, NewerSchemaError, StorageCorruptError, StorageError } from './errors.ts';
-import {
-  exportAllMarkdown,
-  exportJson,
-  exportMarkdown,
-  importJson,
-  type ExportFile,
-  type ImportOptions,
-  type ImportResult,
-  type JsonExportOptions,
-} from './export-import.ts';
-import {
-  appendStreamText,
-  appendUserMessage,
-  beginAssistantMessage,
-  finishAssistantMessage,
-  getMessage,
-  getSiblings,
-  loadActivePath,
-  recoverStreaming,
-  selectMessage,
-  type NewAssistantMessage,
-  type NewUserMessage,
-} from './messages.ts';
+import { exportJson, importJson, type ExportFile, type ImportOptions, type ImportResult, type JsonExportOptions } from './export-import.ts';
+import { appendStreamText, beginAssistantMessage, finishAssistantMessage, recoverStreaming, type NewAssistantMessage } from './messages.ts';
 import { LATEST_SCHEMA_VERSION, migrate } from './migrations/index.ts';
 import { checkBackup } from './backups.ts';
+import { readOperations, stampedWriteOperations, writeOperations, type StorageOperations } from './operations.ts';
 import { salvageInto, type SalvageResult } from './salvage.ts';
-import { optimizeSearchIndex, search, type SearchOptions } from './search.ts';
 import { StreamWriter, type StreamSink, type StreamWriterOptions } from './stream-writer.ts';
-import type { ActivePath, Conversation, ConversationPage, Message, SearchPage, Siblings, StorageInfo } from './types.ts';
+import type { StorageInfo } from './types.ts';
 
 /**
  * Files up to this size get a quick_check at every open (a few hundred ms at most). Larger
@@ -96,6 +59,12 @@ function corruptionCause(message: string): Error {
   return Object.assign(new Error(message), { code: 'SQLITE_CORRUPT' });
 }
 
+// The class declares the lifecycle and the special cases; the interface of the same name adds the
+// methods bound from operations.ts (below, in the static block).
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging, @typescript-eslint/no-empty-object-type -- its members are the operations', defined on the prototype when the class is evaluated
+export interface Storage extends StorageOperations {}
+
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging -- see the interface above
 export class Storage {
   readonly path: string;
   readonly info: StorageInfo;
@@ -226,81 +195,26 @@ export class Storage {
     return this.#state.kind === 'corrupt' ? this.#state.error : null;
   }
 
-  // ---- conversations ----
+  // ---- the declared operations (operations.ts), each bound through the guard ----
 
-  createConversation(input: NewConversation = {}): Conversation {
-    return this.#guard(() => createConversation(this.#writer, input ?? {}, this.#now()));
+  static {
+    const bind = (table: object, supplied: (storage: Storage) => unknown[]) => {
+      for (const [name, operation] of Object.entries(table) as Array<[string, (...args: unknown[]) => unknown]>) {
+        Object.defineProperty(Storage.prototype, name, {
+          value(this: Storage, ...args: unknown[]) {
+            return this.#guard(() => operation(...supplied(this), ...args));
+          },
+          writable: true,
+          configurable: true,
+        });
+      }
+    };
+    bind(readOperations, (storage) => [storage.#reader]);
+    bind(writeOperations, (storage) => [storage.#writer]);
+    bind(stampedWriteOperations, (storage) => [storage.#writer, storage.#now()]);
   }
 
-  getConversation(id: string): Conversation {
-    return this.#guard(() => getConversation(this.#reader, id));
-  }
-
-  /** Conversations not in the trash, pinned first, then most recently updated; paged by cursor. */
-  listConversations(options: ListOptions = {}): ConversationPage {
-    return this.#guard(() => listConversations(this.#reader, options ?? {}));
-  }
-
-  /** Conversations in the trash, most recently deleted first. */
-  listTrash(options: ListOptions = {}): ConversationPage {
-    return this.#guard(() => listTrash(this.#reader, options ?? {}));
-  }
-
-  renameConversation(id: string, title: string): Conversation {
-    return this.#guard(() => renameConversation(this.#writer, id, title, this.#now()));
-  }
-
-  setPinned(id: string, pinned: boolean): Conversation {
-    return this.#guard(() => setPinned(this.#writer, id, pinned));
-  }
-
-  updateConversationSettings(id: string, settings: ConversationSettings): Conversation {
-    return this.#guard(() => updateConversationSettings(this.#writer, id, settings ?? {}, this.#now()));
-  }
-
-  /** Moves to the trash (hidden from list and search). Undo with restoreConversation. */
-  softDeleteConversation(id: string): Conversation {
-    return this.#guard(() => softDeleteConversation(this.#writer, id, this.#now()));
-  }
-
-  restoreConversation(id: string): Conversation {
-    return this.#guard(() => restoreConversation(this.#writer, id));
-  }
-
-  /** Deletes for good a conversation that is in the trash (CONFLICT otherwise). */
-  purgeConversation(id: string): void {
-    this.#guard(() => purgeConversation(this.#writer, id));
-  }
-
-  /** Purges the conversations that went to the trash at or before `deletedBefore` (default: all). */
-  emptyTrash(deletedBefore: number = Number.MAX_SAFE_INTEGER): number {
-    if (typeof deletedBefore !== 'number' || Number.isNaN(deletedBefore)) throw new StorageError('INVALID_INPUT', 'Invalid deletedBefore: must be a time in ms');
-    return this.#guard(() => purgeTrash(this.#writer, deletedBefore));
-  }
-
-  // ---- messages ----
-
-  loadActivePath(conversationId: string): ActivePath {
-    return this.#guard(() => loadActivePath(this.#reader, conversationId));
-  }
-
-  getMessage(id: string): Message {
-    return this.#guard(() => getMessage(this.#reader, id));
-  }
-
-  getSiblings(messageId: string): Siblings {
-    return this.#guard(() => getSiblings(this.#reader, messageId));
-  }
-
-  /** Switches the active path to go through `messageId` (a sibling, or a search hit). */
-  selectMessage(messageId: string): ActivePath {
-    return this.#guard(() => selectMessage(this.#writer, messageId));
-  }
-
-  /** A user message under the selected leaf, or (edit-and-resend) under `parentId`. */
-  appendUserMessage(input: NewUserMessage): Message {
-    return this.#guard(() => appendUserMessage(this.#writer, input, this.#now()));
-  }
+  // ---- streaming ----
 
   /**
    * Begins a `streaming` assistant message (regenerate: pass the old answer's parentId) and
@@ -333,26 +247,7 @@ export class Storage {
     },
   };
 
-  // ---- search ----
-
-  search(query: string, options: SearchOptions = {}): SearchPage {
-    return this.#guard(() => search(this.#reader, query, options ?? {}));
-  }
-
-  /** Merges the search index's segments; worth running when idle after many writes. */
-  optimizeSearchIndex(): void {
-    this.#guard(() => optimizeSearchIndex(this.#writer));
-  }
-
   // ---- export / import ----
-
-  exportMarkdown(conversationId: string): string {
-    return this.#guard(() => exportMarkdown(this.#reader, conversationId));
-  }
-
-  exportAllMarkdown(): string {
-    return this.#guard(() => exportAllMarkdown(this.#reader));
-  }
 
   exportJson(options: JsonExportOptions = {}): ExportFile {
     return this.#guard(() => exportJson(this.#reader, options ?? {}, this.#now()));
