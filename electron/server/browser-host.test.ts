@@ -135,6 +135,28 @@ describe('browser host', () => {
     ws.close();
   });
 
+  it('pushes each event to every open tab, and stops with the host', async () => {
+    const url = `ws://127.0.0.1:${host.port}/ws?token=${host.token}`;
+    const tabs = [(await openSocket(url, { origin })) as WebSocket, (await openSocket(url, { origin })) as WebSocket, (await openSocket(url, { origin })) as WebSocket];
+    const closed = tabs.pop()!;
+    await new Promise((resolve) => {
+      closed.once('close', resolve);
+      closed.close();
+    });
+    const frames = tabs.map((tab) => nextMessage(tab));
+    app.events.emit('models.progress', { modelId: 'm', file: 'onnx/model.onnx', progress: 70 });
+    const expected = { type: 'event', name: 'models.progress', payload: { modelId: 'm', file: 'onnx/model.onnx', progress: 70 } };
+    expect(await Promise.all(frames)).toEqual([expected, expected]);
+    for (const tab of tabs) tab.close();
+
+    // A host that was closed no longer listens to the services.
+    const before = app.events.size;
+    const second = await startBrowserHost({ dispatch: app.dispatch, events: app.events, rendererDir: dir, port: 0 });
+    expect(app.events.size).toBe(before + 1);
+    await second.close();
+    expect(app.events.size).toBe(before);
+  });
+
   it('refuses to listen on a non-loopback address unless told so explicitly', async () => {
     const dispatch = app.dispatch;
     await expect(startBrowserHost({ dispatch, events: app.events, rendererDir: dir, host: '0.0.0.0' })).rejects.toThrow(/not a loopback address.*--allow-non-loopback/);

@@ -103,12 +103,18 @@ export async function startBrowserHost(options: BrowserHostOptions): Promise<Bro
     if (!allowedHosts().has(request.headers.host ?? '')) return refuse(403, 'Forbidden');
     if (!allowedOrigins().has(request.headers.origin ?? '')) return refuse(403, 'Forbidden');
     if (!tokensMatch(url.searchParams.get('token'), token)) return refuse(401, 'Unauthorized');
-    sockets.handleUpgrade(request, socket, head, (ws) => connect(ws, options));
+    sockets.handleUpgrade(request, socket, head, (ws) => connect(ws, options.dispatch));
   });
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => resolve());
+  });
+  // Every event goes to every open tab: written as JSON once, whatever the number of tabs.
+  const unsubscribe = options.events.subscribe((name, payload) => {
+    if (sockets.clients.size === 0) return;
+    const frame = JSON.stringify({ type: 'event', name, payload } satisfies HostFrame);
+    for (const client of sockets.clients) if (client.readyState === client.OPEN) client.send(frame);
   });
   const address = server.address();
   port = typeof address === 'object' && address ? address.port : port;
@@ -119,6 +125,7 @@ export async function startBrowserHost(options: BrowserHostOptions): Promise<Bro
     port,
     token,
     close: async () => {
+      unsubscribe();
       for (const client of sockets.clients) client.terminate();
       await new Promise<void>((resolve) => sockets.close(() => resolve()));
       await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -133,13 +140,11 @@ function tokensMatch(given: string | null, expected: string): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
-/** One tab: calls in, results and events out. A malformed frame is answered, never fatal. */
-function connect(ws: WebSocket, { dispatch, events }: BrowserHostOptions): void {
+/** One tab: calls in, results out. A malformed frame is answered, never fatal. */
+function connect(ws: WebSocket, dispatch: Dispatch): void {
   const send = (frame: HostFrame): void => {
     if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(frame));
   };
-  const unsubscribe = events.subscribe((name, payload) => send({ type: 'event', name, payload }));
-  ws.on('close', unsubscribe);
   ws.on('error', () => ws.terminate());
   ws.on('message', (data: RawData, isBinary: boolean) => {
     if (isBinary) return send({ type: 'error', message: 'Binary frames are not part of the protocol' });

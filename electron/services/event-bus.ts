@@ -7,6 +7,11 @@ export type EventListener = <N extends EventName>(name: N, payload: EventPayload
 export class EventBus {
   private readonly listeners = new Set<EventListener>();
 
+  /** How many listeners there are (a transport that closed must leave none behind). */
+  get size(): number {
+    return this.listeners.size;
+  }
+
   subscribe(listener: EventListener): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
