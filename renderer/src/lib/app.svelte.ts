@@ -1,9 +1,12 @@
 // The renderer's state: small stores, each given what it depends on, composed here. This file
 // only wires them (which event goes to which store, what a failure or a deletion asks of the
 // others) and keeps what belongs to the window as a whole: the screen shown, the dialogs open,
-// the first-run rule. Arrows point one way (see each store's constructor):
-//   notices <- calls <- settings, recovery, conversation list, search, models
-//   conversation list, settings <- chat;  models <- models screen;  all of them <- app
+// the first-run rule. What each store is given (its constructor), so arrows point one way:
+//   calls -> notices;  settings -> calls;  connection -> (the transport only)
+//   recovery, conversation list, search, models -> calls, notices
+//   chat -> calls, notices, conversation list, settings;  models screen -> calls, notices, models
+// A store that must tell another of something (a deletion, a stale view) is handed a callback
+// here instead of importing it.
 import type { InstalledModel } from '@shared/model-registry-types.ts';
 import type { Transport } from './transport.ts';
 import { Calls } from './stores/calls.ts';
