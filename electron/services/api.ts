@@ -157,10 +157,7 @@ export function toApiError(error: unknown): ApiErrorShape {
   // answers its plain sentence, never SQLite's or the file system's raw text.
   const userCode = error instanceof StorageError && error.code === 'CORRUPT' ? null : userErrorCodeFor(error);
   if (userCode !== null) return { code: userCode, message: USER_ERROR_MESSAGES[userCode] };
-  if (error instanceof StorageError) {
-    const code = error.code === 'NOT_FOUND' ? 'not_found' : error.code === 'INVALID_INPUT' ? 'invalid_input' : error.code === 'CORRUPT' ? 'storage_corrupt' : error.code.toLowerCase();
-    return { code, message: error.message };
-  }
+  if (error instanceof StorageError) return { code: error.userCode, message: error.message };
   if (error instanceof z.ZodError) return { code: 'invalid_input', message: describeIssues(error) };
   // The registry's and the downloader's errors carry their own lower_snake codes.
   const code = (error as { code?: unknown } | null)?.code;

@@ -6,9 +6,10 @@
 import { constants } from 'node:fs';
 import { lstat, open, readdir, realpath } from 'node:fs/promises';
 import path from 'node:path';
+import type { ImportRefusalCode } from '../shared/user-errors.ts';
 
 export class ImportRefusal extends Error {
-  readonly code: 'folder_not_found' | 'unsafe_folder' | 'invalid_model' | 'timeout';
+  readonly code: ImportRefusalCode;
   constructor(code: ImportRefusal['code'], message: string) {
     super(message);
     this.name = 'ImportRefusal';

@@ -27,6 +27,7 @@ import {
   type InstalledManifest,
 } from './model-registry-store.ts';
 import type { ImportProgress, InstalledModel, RegistryEvent, RemovalPlan } from '../shared/model-registry-types.ts';
+import type { RegistryErrorCode } from '../shared/user-errors.ts';
 import type { ModelSource } from './model-service.ts';
 
 /** How long checking a folder to import may take (its files are regular files by then). */
@@ -41,7 +42,7 @@ function withTimeout<T>(work: Promise<T>, ms: number, message: string): Promise<
   return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
 }
 
-export type ModelRegistryErrorCode = 'not_found' | 'invalid_model' | 'invalid_request' | 'already_exists' | 'confirmation_required' | 'read_only' | 'in_use' | 'disk_full' | 'io_error';
+export type ModelRegistryErrorCode = RegistryErrorCode;
 
 export class ModelRegistryError extends Error {
   override readonly name = 'ModelRegistryError';

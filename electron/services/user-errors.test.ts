@@ -3,12 +3,17 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, expectTypeOf, it } from 'vitest';
 import { StorageError } from '../storage/index.ts';
 import { en } from '../../renderer/src/lib/i18n/en.ts';
 import { zhCN } from '../../renderer/src/lib/i18n/zh-CN.ts';
-import { USER_ERROR_MESSAGES } from '../shared/user-errors.ts';
+import { ModelHostError } from '../shared/model-host-error.ts';
+import { hostErrorCodeSchema } from '../shared/model-host-protocol.ts';
+import { ERROR_CODES, isErrorCode, USER_ERROR_MESSAGES, type ErrorCode } from '../shared/user-errors.ts';
 import { toApiError } from './api.ts';
+import type { DownloadError } from './downloads/download-error.ts';
+import type { ImportRefusal } from './import-guard.ts';
+import type { ModelRegistryError } from './model-registry.ts';
 import { createAppServices, type AppServices } from './app-services.ts';
 import { probeWritable } from './recovery-service.ts';
 
@@ -40,6 +45,39 @@ describe('the error table', () => {
       expect((en.errors as Record<string, string>)[code], code).toBeTruthy();
       expect((zhCN.errors as Record<string, string>)[code], code).toBeTruthy();
     }
+  });
+});
+
+describe('the one enum of error codes', () => {
+  const keysOf = (table: object, except: string[]) => Object.keys(table).filter((key) => !except.includes(key));
+
+  it('names every code the UI has words for, in both languages alike', () => {
+    const tables: Array<[string, object, object, string[]]> = [
+      ['errors', en.errors, zhCN.errors, ['generic']],
+      ['modelsScreen.errors', en.modelsScreen.errors, zhCN.modelsScreen.errors, []],
+      ['modelsScreen.importErrors', en.modelsScreen.importErrors, zhCN.modelsScreen.importErrors, ['other']],
+    ];
+    for (const [name, english, chinese, fallbacks] of tables) {
+      expect(keysOf(english, fallbacks).filter((code) => !isErrorCode(code)), `${name}: keys that are no error code`).toEqual([]);
+      expect(Object.keys(chinese).sort(), name).toEqual(Object.keys(english).sort());
+    }
+  });
+
+  it('is what the host protocol validates and what each error class carries', () => {
+    expect(hostErrorCodeSchema.options).toEqual([...ERROR_CODES.host]);
+    expectTypeOf<ModelHostError['code']>().toExtend<ErrorCode>();
+    expectTypeOf<DownloadError['code']>().toExtend<ErrorCode>();
+    expectTypeOf<ModelRegistryError['code']>().toExtend<ErrorCode>();
+    expectTypeOf<ImportRefusal['code']>().toExtend<ErrorCode>();
+    expectTypeOf<StorageError['userCode']>().toEqualTypeOf<ErrorCode>();
+  });
+
+  it('is what a call answers for storage refusals, each storage code mapped once', () => {
+    const answers = (['NOT_FOUND', 'INVALID_INPUT', 'CONFLICT', 'CLOSED', 'IMPORT_MALFORMED', 'NEWER_SCHEMA'] as const).map((code) => toApiError(new StorageError(code, 'refused')).code);
+    expect(answers).toEqual(['not_found', 'invalid_input', 'conflict', 'closed', 'import_malformed', 'newer_schema']);
+    expect(answers.every(isErrorCode)).toBe(true);
+    expect(toApiError(new ModelHostError('context_full', 'full')).code).toBe('context_full');
+    expect(isErrorCode('storage_conflict')).toBe(false);
   });
 });
 

@@ -1,4 +1,4 @@
-import type { HostErrorCode } from './model-host-protocol.ts';
+import type { HostErrorCode } from './user-errors.ts';
 
 /** A failure with a code the UI can act on and a message a person can read. */
 export class ModelHostError extends Error {

@@ -3,6 +3,7 @@
 // where they enter the host (model-host/host.ts); the host is our own process, so its events
 // are typed, not parsed, on the main side: a token event costs no schema check.
 import { z } from 'zod';
+import { ERROR_CODES } from './user-errors.ts';
 
 /** Limits that keep a request from asking for something absurd. */
 export const SAMPLING_LIMITS = {
@@ -127,25 +128,8 @@ export const tokenCandidateSchema = z
   .strict();
 export type TokenCandidate = z.infer<typeof tokenCandidateSchema>;
 
-export const hostErrorCodeSchema = z.enum([
-  'invalid_request',
-  'model_not_found',
-  'model_invalid',
-  'load_failed',
-  'load_timeout',
-  'not_loaded',
-  'busy',
-  'context_full',
-  'generation_failed',
-  'host_exited',
-  // A remote OpenAI-compatible engine (services/remote-engine.ts), not this host:
-  'remote_unreachable',
-  'remote_unauthorized',
-  'remote_rate_limited',
-  'remote_failed',
-  /** The answer stopped part-way (connection cut or stalled): what arrived is kept. */
-  'remote_stream_cut',
-]);
+/** The codes of the host's `error` event: electron/shared/user-errors.ts lists every error code once. */
+export const hostErrorCodeSchema = z.enum(ERROR_CODES.host);
 export type HostErrorCode = z.infer<typeof hostErrorCodeSchema>;
 
 export const loadedModelInfoSchema = z

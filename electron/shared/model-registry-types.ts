@@ -2,6 +2,7 @@
 // no runtime imports beyond electron/shared, so the contract layer can map them one to one.
 import type { ModelSummary } from './chat-types.ts';
 import type { ModelDtype } from './model-host-protocol.ts';
+import type { DownloadErrorCode } from './user-errors.ts';
 
 // ---- catalog ----
 
@@ -119,20 +120,7 @@ export type DownloadSpec =
 
 export type DownloadState = 'queued' | 'downloading' | 'verifying' | 'paused' | 'failed' | 'installed';
 
-export type DownloadErrorCode =
-  | 'invalid_spec'
-  | 'already_installed'
-  | 'already_downloading'
-  | 'not_found'
-  | 'forbidden'
-  | 'invalid_model'
-  | 'network'
-  | 'http_error'
-  | 'verify_failed'
-  | 'disk_full'
-  | 'io_error'
-  | 'unknown_download'
-  | 'cancelled';
+export type { DownloadErrorCode };
 
 /**
  * How a downloaded file is checked before it is moved into place, besides its size: `sha256`

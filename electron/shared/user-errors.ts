@@ -1,8 +1,88 @@
-// The one table from low-level error codes (SQLite's, the file system's errno) to the codes
-// the UI shows a message for. The renderer has the words for each code in both languages
-// (renderer/src/lib/i18n: errors.<code>); the main side answers the code with a plain English
-// sentence and never the raw text (SQLITE_READONLY, EACCES, a path's errno message).
-export type UserErrorCode = 'storage_readonly' | 'storage_full' | 'storage_busy' | 'storage_io' | 'storage_corrupt';
+// Every error code a person can be shown, in one enum, and the one table from low-level codes
+// (SQLite's, the file system's errno) to those codes. The renderer has the words for a code in
+// both languages, looked up by the code itself (renderer/src/lib/i18n: errors.<code>, and the
+// Models screen's modelsScreen.errors.<code> / importErrors.<code>); a code without words there
+// is shown as "something went wrong" with the main side's message. The main side never answers
+// raw text (SQLITE_READONLY, EACCES, a path's errno message) for the storage codes.
+
+/** The codes, by where they start. A code may start in more than one place (`busy`, `not_found`). */
+export const ERROR_CODES = {
+  /** The dispatch and the services behind it, for any call. */
+  call: ['invalid_input', 'unknown_call', 'not_found', 'busy', 'no_model', 'unsupported', 'internal', 'stale_view'],
+  /** The model host (its protocol's `error` event), and remote OpenAI-compatible engines (remote_*). */
+  host: [
+    'invalid_request',
+    'model_not_found',
+    'model_invalid',
+    'load_failed',
+    'load_timeout',
+    'not_loaded',
+    'busy',
+    'context_full',
+    'generation_failed',
+    'host_exited',
+    'remote_unreachable',
+    'remote_unauthorized',
+    'remote_rate_limited',
+    'remote_failed',
+    /** The answer stopped part-way (connection cut or stalled): what arrived is kept. */
+    'remote_stream_cut',
+  ],
+  /** The conversation database and the data folder (electron/storage; the raw-code table below). */
+  storage: [
+    'storage_corrupt',
+    'storage_readonly',
+    'storage_full',
+    'storage_busy',
+    'storage_io',
+    'conflict',
+    'newer_schema',
+    'pragma_mismatch',
+    'migration_failed',
+    'import_malformed',
+    'import_unsupported_version',
+    'closed',
+  ],
+  /** Model downloads (electron/services/downloads). */
+  download: [
+    'invalid_spec',
+    'already_installed',
+    'already_downloading',
+    'not_found',
+    'forbidden',
+    'invalid_model',
+    'network',
+    'http_error',
+    'verify_failed',
+    'disk_full',
+    'io_error',
+    'unknown_download',
+    'cancelled',
+  ],
+  /** The installed models: removal, the default, the list (electron/services/model-registry.ts). */
+  registry: ['not_found', 'invalid_model', 'invalid_request', 'already_exists', 'confirmation_required', 'read_only', 'in_use', 'disk_full', 'io_error'],
+  /** Importing a model folder (electron/services/import-guard.ts). */
+  modelImport: ['folder_not_found', 'unsafe_folder', 'invalid_model', 'timeout'],
+  /** The renderer's own, when the main side cannot be reached or does not answer. */
+  connection: ['disconnected', 'transport_unavailable', 'timeout'],
+} as const;
+
+type CodesOf<Group extends keyof typeof ERROR_CODES> = (typeof ERROR_CODES)[Group][number];
+export type ErrorCode = CodesOf<keyof typeof ERROR_CODES>;
+export type HostErrorCode = CodesOf<'host'>;
+export type StorageUserErrorCode = CodesOf<'storage'>;
+export type DownloadErrorCode = CodesOf<'download'>;
+export type RegistryErrorCode = CodesOf<'registry'>;
+export type ImportRefusalCode = CodesOf<'modelImport'>;
+
+const ALL_CODES: ReadonlySet<string> = new Set(Object.values(ERROR_CODES).flat());
+
+export function isErrorCode(code: unknown): code is ErrorCode {
+  return typeof code === 'string' && ALL_CODES.has(code);
+}
+
+/** The storage codes the raw-code table answers with a plain sentence. */
+export type UserErrorCode = Extract<StorageUserErrorCode, 'storage_readonly' | 'storage_full' | 'storage_busy' | 'storage_io' | 'storage_corrupt'>;
 
 /** Prefix match on the raw code: SQLITE_READONLY_DBMOVED is SQLITE_READONLY. */
 const TABLE: ReadonlyArray<readonly [raw: string, code: UserErrorCode]> = [
@@ -30,7 +110,7 @@ const TABLE: ReadonlyArray<readonly [raw: string, code: UserErrorCode]> = [
   ['ENFILE', 'storage_io'],
 ];
 
-/** What each code means, in plain English (the renderer shows its own translation by code). */
+/** What each code means, in plain English, for readers outside the UI (logs, the browser console); the UI shows its own words by code. */
 export const USER_ERROR_MESSAGES: Record<UserErrorCode, string> = {
   storage_readonly: 'Jielong cannot write to its data folder (it is read-only). Nothing was saved.',
   storage_full: 'The disk is full: nothing was saved. Free some space and try again.',

@@ -1,6 +1,7 @@
 // Typed errors of the storage layer. Every error the storage module throws on purpose is a
 // StorageError with a stable `code` that the UI (through the contract layer) can switch on;
 // the message is written for a person.
+import type { ErrorCode } from '../shared/user-errors.ts';
 
 export type StorageErrorCode =
   /** The database file is damaged (SQLITE_CORRUPT / SQLITE_NOTADB). A copy was put aside. */
@@ -28,6 +29,22 @@ export type StorageErrorCode =
   /** The file system refused (permissions, disk full, path is a directory...). */
   | 'IO';
 
+/** The code the UI has words for (electron/shared/user-errors.ts), for each storage code. */
+const USER_CODES: Record<StorageErrorCode, ErrorCode> = {
+  CORRUPT: 'storage_corrupt',
+  NEWER_SCHEMA: 'newer_schema',
+  PRAGMA_MISMATCH: 'pragma_mismatch',
+  MIGRATION_FAILED: 'migration_failed',
+  NOT_FOUND: 'not_found',
+  INVALID_INPUT: 'invalid_input',
+  CONFLICT: 'conflict',
+  IMPORT_MALFORMED: 'import_malformed',
+  IMPORT_UNSUPPORTED_VERSION: 'import_unsupported_version',
+  CLOSED: 'closed',
+  BUSY: 'storage_busy',
+  IO: 'storage_io',
+};
+
 export class StorageError extends Error {
   readonly code: StorageErrorCode;
 
@@ -35,6 +52,11 @@ export class StorageError extends Error {
     super(message, options);
     this.name = 'StorageError';
     this.code = code;
+  }
+
+  /** The code a person is shown words for. */
+  get userCode(): ErrorCode {
+    return USER_CODES[this.code];
   }
 
   /** What crosses a process boundary: the code and the message, never a stack. */

@@ -1,4 +1,4 @@
-import type { DownloadErrorCode } from '../../shared/model-registry-types.ts';
+import type { DownloadErrorCode } from '../../shared/user-errors.ts';
 
 /** A download failure with a code the UI can act on and a message a person can read. */
 export class DownloadError extends Error {

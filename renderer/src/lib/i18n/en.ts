@@ -398,7 +398,7 @@ export const en = {
     storage_full: 'The disk is full: nothing was saved. Free some space and try again.',
     storage_busy: 'The conversation database is in use by another Jielong; try again in a moment.',
     storage_io: 'Jielong could not read or write its data folder. Nothing was saved.',
-    storage_conflict: 'That change conflicts with the conversation as it is now.',
+    conflict: 'That change conflicts with the conversation as it is now.',
     stale_view: 'This conversation changed: showing the latest.',
     generic: 'Something went wrong: {{message}}',
   },

@@ -398,7 +398,7 @@ export const zhCN: LocaleShape = {
     storage_full: '磁盘已满：没有保存任何内容。请腾出空间后重试。',
     storage_busy: '对话数据库正被另一个接龙使用；请稍后再试。',
     storage_io: '接龙无法读写数据文件夹。没有保存任何内容。',
-    storage_conflict: '此更改与对话的当前状态冲突。',
+    conflict: '此更改与对话的当前状态冲突。',
     stale_view: '此对话已有变化：正在显示最新内容。',
     generic: '出现问题：{{message}}',
   },
