@@ -41,3 +41,25 @@ describe('layer rule', () => {
     expect(await restrictedImports(file, `${code}\n`)).toBe(0);
   });
 });
+
+describe('test helpers rule', () => {
+  const testSupportImports = async (filePath: string, code: string) => {
+    const [result] = await eslint.lintText(`${code}\nexport const x = helper;\n`, { filePath });
+    return result!.messages.filter((m) => m.ruleId === '@typescript-eslint/no-restricted-imports').length;
+  };
+
+  it.each([
+    ['electron/storage/x.ts', "import { openTemp as helper } from '../test-support/storage/temp-storage.ts';"],
+    ['electron/services/downloads/x.ts', "import { startTestHub as helper } from '../../test-support/downloads/test-hub.ts';"],
+    ['electron/main/x.ts', "import { FakeIpcMain as helper } from '../test-support/main/electron-fakes.ts';"],
+  ])('refuses in production %s: %s', async (file, code) => {
+    expect(await testSupportImports(file, code)).toBeGreaterThan(0);
+  });
+
+  it.each([
+    ['electron/storage/x.test.ts', "import { openTemp as helper } from '../test-support/storage/temp-storage.ts';"],
+    ['electron/test-support/storage/x.ts', "import { startTestHub as helper } from '../../test-support/downloads/test-hub.ts';"],
+  ])('allows in tests and test helpers %s: %s', async (file, code) => {
+    expect(await testSupportImports(file, code)).toBe(0);
+  });
+});
