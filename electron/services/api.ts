@@ -7,7 +7,7 @@ import type { Catalog } from '../shared/model-registry-types.ts';
 import { calls, type ApiErrorShape, type CallName, type CallOutput, type CallResult, type EventPayload } from '../shared/contract.ts';
 import type { EventBus } from './event-bus.ts';
 import { ModelHostError } from '../shared/model-host-error.ts';
-import { USER_ERROR_MESSAGES, userErrorCodeFor } from '../shared/user-errors.ts';
+import { USER_ERROR_DETAILS, userErrorCodeFor } from '../shared/user-errors.ts';
 import { describeIssues } from '../shared/model-host-protocol.ts';
 import { StorageError, type Storage } from '../storage/index.ts';
 import type { ChatService } from './chat-service.ts';
@@ -154,9 +154,9 @@ export function createDispatch(handlers: Handlers): Dispatch {
 export function toApiError(error: unknown): ApiErrorShape {
   if (error instanceof ModelHostError) return { code: error.code, message: error.message };
   // Damage keeps its own message (it names the kept copy); everything else in the table
-  // answers its plain sentence, never SQLite's or the file system's raw text.
+  // answers a plain statement, never SQLite's or the file system's raw text.
   const userCode = error instanceof StorageError && error.code === 'CORRUPT' ? null : userErrorCodeFor(error);
-  if (userCode !== null) return { code: userCode, message: USER_ERROR_MESSAGES[userCode] };
+  if (userCode !== null) return { code: userCode, message: USER_ERROR_DETAILS[userCode] };
   if (error instanceof StorageError) return { code: error.userCode, message: error.message };
   if (error instanceof z.ZodError) return { code: 'invalid_input', message: describeIssues(error) };
   // The registry's and the downloader's errors carry their own lower_snake codes.

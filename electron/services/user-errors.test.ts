@@ -9,7 +9,7 @@ import { en } from '../../renderer/src/lib/i18n/en.ts';
 import { zhCN } from '../../renderer/src/lib/i18n/zh-CN.ts';
 import { ModelHostError } from '../shared/model-host-error.ts';
 import { hostErrorCodeSchema } from '../shared/model-host-protocol.ts';
-import { ERROR_CODES, isErrorCode, USER_ERROR_MESSAGES, type ErrorCode } from '../shared/user-errors.ts';
+import { ERROR_CODES, isErrorCode, USER_ERROR_DETAILS, type ErrorCode } from '../shared/user-errors.ts';
 import { toApiError } from './api.ts';
 import type { DownloadError } from './downloads/download-error.ts';
 import type { ImportRefusal } from './import-guard.ts';
@@ -41,7 +41,7 @@ describe('the error table', () => {
   }
 
   it('every code of the table has words in both languages', () => {
-    for (const code of Object.keys(USER_ERROR_MESSAGES)) {
+    for (const code of Object.keys(USER_ERROR_DETAILS)) {
       expect((en.errors as Record<string, string>)[code], code).toBeTruthy();
       expect((zhCN.errors as Record<string, string>)[code], code).toBeTruthy();
     }

@@ -81,7 +81,7 @@ export function isErrorCode(code: unknown): code is ErrorCode {
   return typeof code === 'string' && ALL_CODES.has(code);
 }
 
-/** The storage codes the raw-code table answers with a plain sentence. */
+/** The storage codes the raw-code table below maps SQLite and errno codes to. */
 export type UserErrorCode = Extract<StorageUserErrorCode, 'storage_readonly' | 'storage_full' | 'storage_busy' | 'storage_io' | 'storage_corrupt'>;
 
 /** Prefix match on the raw code: SQLITE_READONLY_DBMOVED is SQLITE_READONLY. */
@@ -110,12 +110,16 @@ const TABLE: ReadonlyArray<readonly [raw: string, code: UserErrorCode]> = [
   ['ENFILE', 'storage_io'],
 ];
 
-/** What each code means, in plain English, for readers outside the UI (logs, the browser console); the UI shows its own words by code. */
-export const USER_ERROR_MESSAGES: Record<UserErrorCode, string> = {
-  storage_readonly: 'Jielong cannot write to its data folder (it is read-only). Nothing was saved.',
-  storage_full: 'The disk is full: nothing was saved. Free some space and try again.',
-  storage_busy: 'The conversation database is in use by another Jielong; try again in a moment.',
-  storage_io: 'Jielong could not read or write its data folder. Nothing was saved.',
+/**
+ * What the main side answers beside each of these codes: a plain statement of what failed, for
+ * logs and the browser console, never SQLite's or errno's raw text. The words a person reads are
+ * the UI's, looked up by the code (renderer/src/lib/i18n: errors.<code>).
+ */
+export const USER_ERROR_DETAILS: Record<UserErrorCode, string> = {
+  storage_readonly: 'The data folder is read-only.',
+  storage_full: 'The disk is full.',
+  storage_busy: 'The conversation database is held by another process.',
+  storage_io: 'The data folder could not be read or written.',
   storage_corrupt: 'The conversation database is damaged.',
 };
 
