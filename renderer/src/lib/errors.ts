@@ -14,6 +14,16 @@ export function describeError(error: unknown): string {
 
 /** An error code and the host's message, in the UI language (the message as the detail). */
 export function describeCode(code: string, message: string): string {
-  // The errors table is keyed by the codes themselves (electron/shared/user-errors.ts).
-  return isErrorCode(code) && code in en.errors ? t(`errors.${code}` as MessageKey, { message }) : t('errors.generic', { message });
+  const key = errorKey('errors', code);
+  return key ? t(key, { message }) : t('errors.generic', { message });
+}
+
+const TABLES = { errors: en.errors, 'modelsScreen.errors': en.modelsScreen.errors, 'modelsScreen.importErrors': en.modelsScreen.importErrors };
+
+/**
+ * The key of `code`'s words in one of the error tables, or null when that table has none: the
+ * tables are keyed by the codes themselves (the one enum, electron/shared/user-errors.ts).
+ */
+export function errorKey(table: keyof typeof TABLES, code: string): MessageKey | null {
+  return isErrorCode(code) && Object.hasOwn(TABLES[table], code) ? (`${table}.${code}` as MessageKey) : null;
 }

@@ -7,32 +7,26 @@ import type { SystemInfo } from '@shared/chat-types.ts';
 import type { EventPayload } from '@shared/contract.ts';
 import type { ModelDtype } from '@shared/model-host-protocol.ts';
 import type { Catalog, DownloadInfo, DownloadSpec, RemovalPlan, RepoInspection } from '@shared/model-registry-types.ts';
-import { describeError } from '../errors.ts';
-import { t, type MessageKey } from '../i18n/index.svelte.ts';
+import { describeError, errorKey } from '../errors.ts';
+import { t } from '../i18n/index.svelte.ts';
 import { isActiveDownload } from '../model-fit.ts';
 import { ApiError, type Transport } from '../transport.ts';
 import type { Calls } from './calls.ts';
 import type { ModelsStore } from './models.svelte.ts';
 import type { Notices } from './notices.svelte.ts';
 
-const DOWNLOAD_ERRORS = ['not_found', 'disk_full', 'network', 'verify_failed', 'invalid_model', 'already_installed', 'already_downloading', 'forbidden', 'http_error', 'invalid_spec', 'io_error', 'unsupported'] as const;
-
 /** A download, lookup or import failure: the main side's message is the detail a person needs. */
 export function describeDownloadError(error: unknown): string {
-  if (error instanceof ApiError && (DOWNLOAD_ERRORS as readonly string[]).includes(error.code)) {
-    return t(`modelsScreen.errors.${error.code}` as MessageKey, { message: error.message });
-  }
+  const key = error instanceof ApiError ? errorKey('modelsScreen.errors', error.code) : null;
+  if (key) return t(key, { message: (error as ApiError).message });
   return describeError(error);
 }
-
-const IMPORT_ERRORS = ['folder_not_found', 'unsafe_folder', 'invalid_model', 'timeout'] as const;
 
 /** An import refusal: the main side's plain message, never "not found on the hub" nor "something went wrong". */
 export function describeImportError(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error);
-  if (error instanceof ApiError && (IMPORT_ERRORS as readonly string[]).includes(error.code)) {
-    return t(`modelsScreen.importErrors.${error.code}` as MessageKey, { message });
-  }
+  const key = error instanceof ApiError ? errorKey('modelsScreen.importErrors', error.code) : null;
+  if (key) return t(key, { message });
   if (error instanceof ApiError && ['disk_full', 'already_exists', 'io_error'].includes(error.code)) return describeDownloadError(error);
   return t('modelsScreen.importErrors.other', { message });
 }
