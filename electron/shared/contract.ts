@@ -16,7 +16,7 @@ import type {
   Siblings,
   SystemInfo,
 } from './chat-types.ts';
-import { samplingParamsSchema, tokenCandidateSchema, generationStatsSchema, hostErrorCodeSchema, dtypeSchema } from './model-host-protocol.ts';
+import { samplingParamsSchema, tokenCandidateSchema, generationStatsSchema, dtypeSchema } from './model-host-protocol.ts';
 import { apiServerSettingsSchema, type ApiServerStatus } from './openai-api-types.ts';
 import { remoteCalls, type RemoteCallOutputs } from './remote-model-types.ts';
 import type { Catalog, DownloadEvent, DownloadInfo, InstalledModel, RegistryEvent, RemovalPlan, RepoInspection } from './model-registry-types.ts';
@@ -239,16 +239,10 @@ export type EventPayload<N extends EventName> = z.output<(typeof events)[N]>;
 export const CALL_NAMES = Object.keys(calls) as CallName[];
 export const EVENT_NAMES = Object.keys(events) as EventName[];
 
-/** Codes of the errors a call can answer; storage and host codes pass through as they are. */
-export const apiErrorCodeSchema = z.union([
-  z.enum(['invalid_input', 'unknown_call', 'not_found', 'busy', 'no_model', 'storage_corrupt', 'unsupported', 'internal']),
-  hostErrorCodeSchema,
-  z.string(),
-]);
-
 /** What every call answers, over either transport: never a thrown exception. */
 export type CallResult<T> = { ok: true; value: T } | { ok: false; error: ApiErrorShape };
 export interface ApiErrorShape {
+  /** One of ERROR_CODES (electron/shared/user-errors.ts), the renderer's key to the words it shows. */
   code: string;
   message: string;
 }
