@@ -2,17 +2,9 @@
 // Zipf distribution (so some words are in most messages and most are rare, as in real text),
 // about one message in seven in Chinese and one in ten mixing both.
 
-/** mulberry32: small, fast, deterministic. */
-export function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
+import { mulberry32 as prng } from '../../electron/test-support/storage/prng.ts';
+
+export { prng };
 
 const COMMON = (
   'the of and to a in is it you that he was for on are with as I his they be at one have this from or had by hot but some what ' +
