@@ -58,6 +58,8 @@ export interface Conversation {
   sampling: StoredSampling | null;
   /** The leaf of the branch the user is looking at; null for an empty conversation. */
   selectedLeafId: string | null;
+  /** The preset it follows (its values sit under the conversation's own); null: none. */
+  presetId: string | null;
 }
 
 export interface Message {

@@ -21,6 +21,7 @@ export interface ConversationRow {
   system_prompt: string | null;
   sampling: string | null;
   selected_leaf_id: string | null;
+  preset_id: string | null;
 }
 
 export function toConversation(row: ConversationRow): Conversation {
@@ -35,6 +36,7 @@ export function toConversation(row: ConversationRow): Conversation {
     systemPrompt: row.system_prompt,
     sampling: parseJsonColumn<SamplingParams>(row.sampling),
     selectedLeafId: row.selected_leaf_id,
+    presetId: row.preset_id,
   };
 }
 
@@ -57,6 +59,8 @@ export interface NewConversation {
   modelId?: string | null;
   systemPrompt?: string | null;
   sampling?: SamplingParams | null;
+  /** The preset it follows (a user's or a built-in one's id). */
+  presetId?: string | null;
 }
 
 export function createConversation(db: WritableDB, now: number, input: NewConversation = {}): Conversation {
@@ -64,13 +68,14 @@ export function createConversation(db: WritableDB, now: number, input: NewConver
   const modelId = checkNullable(modelIdRule, input.modelId, 'model id') ?? null;
   const systemPrompt = checkNullable(systemPromptRule, input.systemPrompt, 'system prompt') ?? null;
   const sampling = checkNullable(samplingRule, input.sampling, 'sampling parameters') ?? null;
+  const presetId = checkNullable(idRule, input.presetId, 'preset id') ?? null;
   const id = randomUUID();
   return inTransaction(db, () => {
     const result = prepare(
       db,
-      `INSERT INTO conversations (id, title, created_at, updated_at, pinned, model_id, system_prompt, sampling)
-       VALUES (?, ?, ?, ?, 0, ?, ?, ?)`,
-    ).run(id, title, now, now, modelId, systemPrompt, sampling === null ? null : JSON.stringify(sampling));
+      `INSERT INTO conversations (id, title, created_at, updated_at, pinned, model_id, system_prompt, sampling, preset_id)
+       VALUES (?, ?, ?, ?, 0, ?, ?, ?, ?)`,
+    ).run(id, title, now, now, modelId, systemPrompt, sampling === null ? null : JSON.stringify(sampling), presetId);
     const seq = Number(result.lastInsertRowid);
     if (seq >= MAX_CONVERSATION_SEQ) throw new StorageError('CONFLICT', `This database holds the most conversations it can (${MAX_CONVERSATION_SEQ}).`);
     indexTitle(db, seq, title);
@@ -111,6 +116,7 @@ export interface ConversationSettings {
   modelId?: string | null;
   systemPrompt?: string | null;
   sampling?: SamplingParams | null;
+  presetId?: string | null;
 }
 
 /** Changes the fields given (undefined: unchanged; null: cleared). */
@@ -118,15 +124,17 @@ export function updateConversationSettings(db: WritableDB, now: number, id: stri
   const modelId = checkNullable(modelIdRule, settings.modelId, 'model id');
   const systemPrompt = checkNullable(systemPromptRule, settings.systemPrompt, 'system prompt');
   const sampling = checkNullable(samplingRule, settings.sampling, 'sampling parameters');
+  const presetId = checkNullable(idRule, settings.presetId, 'preset id');
   return inTransaction(db, () => {
     const row = liveConversationRow(db, id);
     prepare(
       db,
-      `UPDATE conversations SET model_id = ?, system_prompt = ?, sampling = ?, updated_at = ? WHERE seq = ?`,
+      `UPDATE conversations SET model_id = ?, system_prompt = ?, sampling = ?, preset_id = ?, updated_at = ? WHERE seq = ?`,
     ).run(
       modelId === undefined ? row.model_id : modelId,
       systemPrompt === undefined ? row.system_prompt : systemPrompt,
       sampling === undefined ? row.sampling : sampling === null ? null : JSON.stringify(sampling),
+      presetId === undefined ? row.preset_id : presetId,
       now,
       row.seq,
     );

@@ -10,6 +10,7 @@ import { inTransaction, prepare, type ReadableDB, type WritableDB } from './data
 import { notFound, StorageError } from './errors.ts';
 import { MAX_CONVERSATION_SEQ } from './message-seq.ts';
 import { insertMessageRow, loadActivePath, toMessage, type MessageRow } from './messages.ts';
+import { createPreset, listPresets, type StoredPreset } from './presets.ts';
 import { indexConversation } from './search-index.ts';
 import type { Conversation, Message, MessageStats, SamplingParams } from './types.ts';
 
@@ -32,7 +33,9 @@ export interface ExportedMessage {
   updatedAt: number;
 }
 
-export interface ExportedConversation extends Conversation {
+export interface ExportedConversation extends Omit<Conversation, 'presetId'> {
+  /** Files from before presets have none. */
+  presetId?: string | null;
   messages: ExportedMessage[];
 }
 
@@ -41,6 +44,8 @@ export interface ExportFile {
   version: typeof EXPORT_VERSION;
   exportedAt: number;
   conversations: ExportedConversation[];
+  /** The user's presets (files from before presets have none). */
+  presets?: StoredPreset[];
 }
 
 // ---- JSON export ----
@@ -88,7 +93,7 @@ export function exportJson(db: ReadableDB, options: JsonExportOptions, now: numb
   } else {
     rows = prepare<[number], ConversationRow>(db, 'SELECT * FROM conversations WHERE ? OR deleted_at IS NULL ORDER BY seq').all(options.includeTrash === true ? 1 : 0);
   }
-  return { format: EXPORT_FORMAT, version: EXPORT_VERSION, exportedAt: now, conversations: rows.map((row) => exportConversation(db, row)) };
+  return { format: EXPORT_FORMAT, version: EXPORT_VERSION, exportedAt: now, conversations: rows.map((row) => exportConversation(db, row)), presets: listPresets(db) };
 }
 
 // ---- Markdown export ----
@@ -217,7 +222,9 @@ export function importJson(db: WritableDB, file: ExportFile, options: ImportOpti
   }
   return inTransaction(db, () => {
     const result: ImportResult = { conversationIds: [], copied: 0, skipped: 0 };
-    for (const original of file.conversations) {
+    const presetIds = importPresets(db, file.presets ?? []);
+    for (const exported of file.conversations) {
+      const original: ExportedConversation = { ...exported, presetId: exported.presetId == null ? null : (presetIds.get(exported.presetId) ?? exported.presetId) };
       let conversation = original;
       if (idsTaken(db, original)) {
         if (onConflict === 'fail') {
@@ -237,11 +244,31 @@ export function importJson(db: WritableDB, file: ExportFile, options: ImportOpti
   });
 }
 
+/**
+ * Writes the file's presets: one the database already holds unchanged is used as it is; one
+ * whose id is taken by a different preset comes in under a new id. Returns file id -> id here.
+ */
+function importPresets(db: WritableDB, presets: readonly StoredPreset[]): Map<string, string> {
+  const here = new Map(listPresets(db).map((preset) => [preset.id, preset]));
+  const ids = new Map<string, string>();
+  const same = (a: StoredPreset, b: StoredPreset): boolean => a.name === b.name && a.systemPrompt === b.systemPrompt && JSON.stringify(a.sampling) === JSON.stringify(b.sampling);
+  for (const preset of presets) {
+    const existing = here.get(preset.id);
+    if (existing && same(existing, preset)) {
+      ids.set(preset.id, preset.id);
+      continue;
+    }
+    const written = createPreset(db, preset.createdAt, { ...(existing ? {} : { id: preset.id }), name: preset.name, systemPrompt: preset.systemPrompt, sampling: preset.sampling });
+    ids.set(preset.id, written.id);
+  }
+  return ids;
+}
+
 function writeConversation(db: WritableDB, conversation: ExportedConversation): void {
   const result = prepare(
     db,
-    `INSERT INTO conversations (id, title, created_at, updated_at, pinned, deleted_at, model_id, system_prompt, sampling, selected_leaf_id)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    `INSERT INTO conversations (id, title, created_at, updated_at, pinned, deleted_at, model_id, system_prompt, sampling, selected_leaf_id, preset_id)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   ).run(
     conversation.id,
     conversation.title,
@@ -253,6 +280,7 @@ function writeConversation(db: WritableDB, conversation: ExportedConversation): 
     conversation.systemPrompt,
     conversation.sampling === null ? null : JSON.stringify(conversation.sampling),
     conversation.selectedLeafId,
+    conversation.presetId ?? null,
   );
   const conversationSeq = Number(result.lastInsertRowid);
   if (conversationSeq >= MAX_CONVERSATION_SEQ) throw new StorageError('CONFLICT', `This database holds the most conversations it can (${MAX_CONVERSATION_SEQ}).`);

@@ -47,8 +47,21 @@ const exportedConversationSchema = z
     systemPrompt: z.string().max(LIMITS.systemPromptLength).nullable(),
     sampling: sampling.nullable(),
     selectedLeafId: id.nullable(),
+    /** Files from before presets have none. */
+    presetId: id.nullable().optional(),
     /** Parents before children (the order they were written in). */
     messages: z.array(exportedMessageSchema),
+  })
+  .strict();
+
+const exportedPresetSchema = z
+  .object({
+    id,
+    name: z.string().trim().min(1).max(LIMITS.titleLength),
+    systemPrompt: z.string().max(LIMITS.systemPromptLength).nullable(),
+    sampling,
+    createdAt: time,
+    updatedAt: time,
   })
   .strict();
 
@@ -58,6 +71,7 @@ const exportFileSchema = z
     version: z.literal(EXPORT_VERSION),
     exportedAt: time,
     conversations: z.array(exportedConversationSchema),
+    presets: z.array(exportedPresetSchema).max(10_000).optional(),
   })
   .strict();
 
@@ -99,6 +113,11 @@ export function parseExportFile(text: string): ExportFile {
 }
 
 function checkTrees(file: ExportFile): void {
+  const presetIds = new Set<string>();
+  (file.presets ?? []).forEach((preset, p) => {
+    if (presetIds.has(preset.id)) throw malformed(`presets.${p}: the preset id ${preset.id} appears twice`);
+    presetIds.add(preset.id);
+  });
   const conversationIds = new Set<string>();
   const messageIds = new Set<string>();
   file.conversations.forEach((conversation, c) => {

@@ -7,6 +7,7 @@ export { LATEST_SCHEMA_VERSION } from './migrations/index.ts';
 export { EXPORT_FORMAT, EXPORT_VERSION, exportFileName } from './export-import.ts';
 export type { ExportFile, ExportedConversation, ExportedMessage, ImportConflict, ImportOptions, ImportResult, JsonExportOptions } from './export-import.ts';
 export type { ConversationSettings, ListOptions, NewConversation } from './conversations.ts';
+export type { NewPreset, StoredPreset } from './presets.ts';
 export type { FinishOutcome, NewAssistantMessage, NewUserMessage } from './messages.ts';
 export type { SearchOptions } from './search.ts';
 export type { BackupResult } from './database.ts';

@@ -6,6 +6,7 @@ import { createConversation, getConversation, listConversations, listTrash, purg
 import type { ReadableDB, WritableDB } from './database.ts';
 import { exportAllMarkdown, exportMarkdown } from './export-import.ts';
 import { appendUserMessage, getMessage, getSiblings, loadActivePath, selectMessage } from './messages.ts';
+import { createPreset, deletePreset, getPreset, listPresets, renamePreset } from './presets.ts';
 import { optimizeSearchIndex, search } from './search.ts';
 
 /** Run on the read-only connection: `(db, ...args)`. */
@@ -19,6 +20,8 @@ export const readOperations = {
   search,
   exportMarkdown,
   exportAllMarkdown,
+  listPresets,
+  getPreset,
 } satisfies OperationTable<[ReadableDB]>;
 
 /** Run on the writer: `(db, ...args)`. */
@@ -38,6 +41,9 @@ export const stampedWriteOperations = {
   updateConversationSettings,
   softDeleteConversation,
   appendUserMessage,
+  createPreset,
+  renamePreset,
+  deletePreset,
 } satisfies OperationTable<[WritableDB, number]>;
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each operation has its own arguments

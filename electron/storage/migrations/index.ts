@@ -9,11 +9,12 @@ import { migration0001 } from './0001-initial.ts';
 import { migration0002 } from './0002-search.ts';
 import { migration0003 } from './0003-cluster-messages.ts';
 import { migration0004 } from './0004-search-chars.ts';
+import { migration0005 } from './0005-presets.ts';
 import type { Migration } from './types.ts';
 
 export type { Migration } from './types.ts';
 
-export const MIGRATIONS: readonly Migration[] = [migration0001, migration0002, migration0003, migration0004];
+export const MIGRATIONS: readonly Migration[] = [migration0001, migration0002, migration0003, migration0004, migration0005];
 
 MIGRATIONS.forEach((migration, index) => {
   if (migration.version !== index + 1) throw new Error(`Migration ${migration.name} has version ${migration.version}, expected ${index + 1}`);
