@@ -55,19 +55,20 @@ describe('no network request unless the user asks', () => {
       expect(downloads.list()).toEqual([]);
       expect(catalog.entries.length).toBeGreaterThan(0);
       const models = await registry.list();
-      const chosen = await registry.getDefault();
-      expect(chosen?.id).toBe('jielong-tiny-random');
+      // Which bundled model is the default is not this test's matter; chatting uses the tiny one.
+      expect(await registry.getDefault()).not.toBeNull();
       await registry.cleanUp();
 
       // Chatting: load the model and answer twice.
       await client.start();
-      const { modelDir, dtype } = await registry.resolve(chosen!.id);
+      const { modelDir, dtype } = await registry.resolve('jielong-tiny-random');
       await client.load({ modelDir, dtype });
       for (const content of ['Hello', '再来一次']) {
         const stats = await client.generate({ messages: [{ role: 'user', content }], params: { temperature: 0.7, topK: 40, topP: 0.95, minP: 0, repetitionPenalty: 1.1, maxNewTokens: 8, seed: 1 } }).done;
         expect(stats.decodeTokens).toBeGreaterThan(0);
       }
-      expect(models.length).toBe(1);
+      expect(models.map((model) => model.id)).toContain('jielong-tiny-random');
+      expect(models.every((model) => model.origin.kind === 'bundled')).toBe(true);
       await downloads.close();
     } finally {
       client.stop();
