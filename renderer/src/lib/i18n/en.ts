@@ -450,6 +450,14 @@ export const en = {
     logSpeed: 'Tokens/s',
     logStatus: 'Status',
   },
+  poetDemo: {
+    title: 'Try Jielong Poet',
+    body: 'It comes with the app ({{size}}): a tiny model trained on classical Chinese poems. It continues poems, it does not chat — and it shows, token by token, how it picks each next character.',
+    examples: 'Send it the opening of a poem or a title, for example:',
+    exampleOpening: 'the opening of a poem: it goes on from where you stop',
+    exampleTitle: 'a title in book-title marks: it writes a poem',
+    button: 'Start with Jielong Poet',
+  },
 } as const;
 
 /** The shape every locale has: the same keys, any strings. */

@@ -450,4 +450,12 @@ export const zhCN: LocaleShape = {
     logSpeed: '词元/秒',
     logStatus: '状态',
   },
+  poetDemo: {
+    title: '试试接龙诗人',
+    body: '随应用附带（{{size}}）：一个用古诗词训练的小模型。它会续写诗句，但不会聊天——它能逐个字展示自己如何挑选下一个字。',
+    examples: '发给它一首诗的开头或一个题目，例如：',
+    exampleOpening: '诗的开头：它从你停下的地方接着写',
+    exampleTitle: '书名号里的题目：它写一首诗',
+    button: '先用接龙诗人',
+  },
 };
