@@ -203,9 +203,13 @@ function matMulNBitsAttributes(q: QuantizedWeight, bits: QuantBits): Onnx.IAttri
   ];
 }
 
-export function buildLlamaModel(arch: Architecture, dtype: ModelDtype, seed: number): OnnxModelParts {
+/** Given weight values (a trained model's), in the layouts of weightSpecs(), instead of seeded ones. */
+export type WeightValues = (spec: WeightSpec) => Float32Array;
+
+export function buildLlamaModel(arch: Architecture, dtype: ModelDtype, seed: number, values?: WeightValues): OnnxModelParts {
   const g = new GraphBuilder();
   const bits = dtype === 'fp32' ? undefined : QUANT_BITS[dtype];
+  if (values && bits !== undefined) throw new Error(`graph: given weights are written as fp32 only, not ${dtype}`);
   const { hiddenSize: h, headDim: d, numAttentionHeads: nh, numKeyValueHeads: nkv } = arch;
   if (nh % nkv !== 0) throw new Error(`graph: ${nh} attention heads cannot share ${nkv} KV heads evenly`);
   if (d % 2 !== 0) throw new Error(`graph: rotary embeddings need an even head_dim, got ${d}`);
@@ -217,7 +221,8 @@ export function buildLlamaModel(arch: Architecture, dtype: ModelDtype, seed: num
     if (!found) throw new Error(`graph: no weight spec ${name}`);
     return found;
   };
-  const fp32Weight = (name: string): string => g.add(generatedTensor(spec(name), seed));
+  const fp32Weight = (name: string): string =>
+    g.add(values ? tensorFromArray(name, DataType.FLOAT, spec(name).shape, values(spec(name))) : generatedTensor(spec(name), seed));
 
   const linear = (input: string, weightName: string, output: string): string => {
     const weight = spec(weightName);

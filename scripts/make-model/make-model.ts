@@ -39,7 +39,7 @@ export function modelId(preset: PresetName): string {
   return `jielong-${preset}-random`;
 }
 
-function configJson(arch: Architecture): Record<string, unknown> {
+export function configJson(arch: Architecture): Record<string, unknown> {
   return {
     architectures: ['LlamaForCausalLM'],
     attention_bias: false,
@@ -105,7 +105,7 @@ The same command writes byte-identical files.
 `;
 }
 
-function jsonText(value: unknown): string {
+export function jsonText(value: unknown): string {
   return `${JSON.stringify(value, null, 2)}\n`;
 }
 
