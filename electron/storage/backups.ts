@@ -5,9 +5,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { integrityProblems, type ReadableDB } from './database.ts';
+import { integrityProblems, type BackupResult, type ReadableDB } from './database.ts';
 import { StorageError } from './errors.ts';
-import type { Storage } from './storage.ts';
 
 export const BACKUP_PREFIX = 'jielong-backup-';
 export const BACKUP_SUFFIX = '.sqlite';
@@ -61,7 +60,12 @@ export interface RollOptions {
  * Makes a backup when the newest is older than `intervalMs` (or there is none), then removes
  * all but the newest `keep`. Returns the new backup, or null when none was due.
  */
-export async function rollBackup(storage: Storage, dir: string, options: RollOptions = {}): Promise<BackupInfo | null> {
+/** What a backup needs of the storage: its online copy (Storage.backup). */
+export interface BackupSource {
+  backup(target: string): Promise<BackupResult>;
+}
+
+export async function rollBackup(storage: BackupSource, dir: string, options: RollOptions = {}): Promise<BackupInfo | null> {
   const now = options.now ?? Date.now();
   const intervalMs = options.intervalMs ?? DEFAULT_BACKUP_INTERVAL_MS;
   const keep = Math.max(1, options.keep ?? DEFAULT_BACKUPS_KEPT);
