@@ -32,8 +32,16 @@ env.allowRemoteModels = false;
 env.allowLocalModels = true;
 env.useFSCache = false;
 
-/** The engine's onnxruntime session settings (see scripts/bench/engine.ts for what they were measured against). */
-const SESSION_OPTIONS: InferenceSession.SessionOptions = {};
+/**
+ * The engine's onnxruntime session settings, measured with scripts/bench (BENCH_ENGINE_VARIANTS).
+ * No spinning: onnxruntime's worker threads otherwise busy-wait for work after every op and
+ * between tokens, which on a 2-core machine shared with anything else (the app's own main and
+ * renderer processes) costs more than it saves. SmolLM2-shaped q4, 2 cores, load ~5.5, median
+ * ms per token over three alternated runs: 44-79 spinning, 25-37 not, 41-55 on one thread.
+ */
+const SESSION_OPTIONS: InferenceSession.SessionOptions = {
+  extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
+};
 
 /** Prompt tokens fed per forward pass during prefill, by default. */
 export const PREFILL_CHUNK_TOKENS = 128;
