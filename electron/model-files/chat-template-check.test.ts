@@ -33,7 +33,8 @@ describe('checkChatTemplate', () => {
     expect(raises).toContain('it fails on an ordinary conversation (');
     expect(raises).toContain('Only user and assistant roles are supported!');
     expect(refusal({ chat_template: '<|im_start|>assistant\n' })).toContain('leaves out the messages');
-    expect(refusal({})).toBe('tokenizer_config.json has no chat_template: this is not a chat model');
+    // None at all is its own condition: the import offers to choose one.
+    expect(() => checkChatTemplate({})).toThrow(expect.objectContaining({ code: 'no_chat_template', message: 'The model has no chat template (none in tokenizer_config.json, no chat_template.jinja): choose one for it' }));
     expect(refusal({ chat_template: [{ name: 'tool_use', template: 'x' }] })).toContain('none called "default"');
   });
 

@@ -5,7 +5,8 @@
 // special tokens of tokenizer_config.json), never echoing the template's text.
 import { Template } from '@huggingface/jinja';
 import { ModelHostError } from '../shared/model-host-error.ts';
-import { CHAT_TEMPLATE_FILE } from './chat-templates.ts';
+import type { ChatTemplateChoice } from '../shared/chat-template-types.ts';
+import { builtInChatTemplate, CHAT_TEMPLATE_FILE } from './chat-templates.ts';
 
 /** What the check renders: the turns every chat has (no system turn: some templates refuse one). */
 export const SAMPLE_CONVERSATION = [
@@ -49,9 +50,17 @@ export function modelChatTemplate(config: Record<string, unknown>, templateFile:
     throw invalid(named, 'it lists named templates but none called "default"');
   }
   if (template === undefined || template === null) {
-    throw new ModelHostError('model_invalid', 'tokenizer_config.json has no chat_template: this is not a chat model');
+    // Many base and community exports lack only this: the import offers to give it one.
+    throw new ModelHostError('no_chat_template', `The model has no chat template (none in tokenizer_config.json, no ${CHAT_TEMPLATE_FILE}): choose one for it`);
   }
   throw invalid(named, 'it is not text');
+}
+
+/** A template the user chose (a built-in one, or their own text), named for messages. */
+export function chosenChatTemplate(choice: ChatTemplateChoice): NamedChatTemplate {
+  if (choice.kind === 'custom') return { source: choice.source, label: 'Your chat template' };
+  const template = builtInChatTemplate(choice.id);
+  return { source: template.source, label: `The chat template "${template.name}"` };
 }
 
 /** The template engine's message in plain words: its first line, shortened, without quoted template text. */

@@ -3,9 +3,11 @@
 // Jinja for the same engine transformers.js renders with. A template chosen for a model is
 // saved beside its files as chat_template.jinja (the file name newer exports use for it).
 
-export const CHAT_TEMPLATE_FILE = 'chat_template.jinja';
+import { BUILT_IN_CHAT_TEMPLATE_NAMES, type BuiltInChatTemplateId } from '../shared/chat-template-types.ts';
 
-export type BuiltInChatTemplateId = 'chatml' | 'llama3' | 'gemma' | 'plain';
+export type { BuiltInChatTemplateId } from '../shared/chat-template-types.ts';
+
+export const CHAT_TEMPLATE_FILE = 'chat_template.jinja';
 
 export interface BuiltInChatTemplate {
   id: BuiltInChatTemplateId;
@@ -40,10 +42,10 @@ const PLAIN =
   '{% if add_generation_prompt %}Assistant:{% endif %}';
 
 export const BUILT_IN_CHAT_TEMPLATES: readonly BuiltInChatTemplate[] = [
-  { id: 'chatml', name: 'ChatML', source: CHATML, turnEnd: '<|im_end|>' },
-  { id: 'llama3', name: 'Llama 3', source: LLAMA3, turnEnd: '<|eot_id|>' },
-  { id: 'gemma', name: 'Gemma', source: GEMMA, turnEnd: '<end_of_turn>' },
-  { id: 'plain', name: 'User:/Assistant:', source: PLAIN, turnEnd: null },
+  { id: 'chatml', name: BUILT_IN_CHAT_TEMPLATE_NAMES.chatml, source: CHATML, turnEnd: '<|im_end|>' },
+  { id: 'llama3', name: BUILT_IN_CHAT_TEMPLATE_NAMES.llama3, source: LLAMA3, turnEnd: '<|eot_id|>' },
+  { id: 'gemma', name: BUILT_IN_CHAT_TEMPLATE_NAMES.gemma, source: GEMMA, turnEnd: '<end_of_turn>' },
+  { id: 'plain', name: BUILT_IN_CHAT_TEMPLATE_NAMES.plain, source: PLAIN, turnEnd: null },
 ];
 
 export function builtInChatTemplate(id: BuiltInChatTemplateId): BuiltInChatTemplate {

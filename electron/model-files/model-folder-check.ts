@@ -35,7 +35,12 @@ const LFS_POINTER_PREFIX = 'version https://git-lfs.github.com/spec';
 /** The smallest ONNX protobuf that can hold a decoder graph is far bigger than this. */
 const MIN_ONNX_BYTES = 1024;
 
-export async function checkModelFolder(modelDir: string, dtype: ModelDtype): Promise<CheckedModelFolder> {
+export interface CheckOptions {
+  /** A template chosen for a folder that has none (the import checks it before saving it there). */
+  chatTemplate?: string;
+}
+
+export async function checkModelFolder(modelDir: string, dtype: ModelDtype, options: CheckOptions = {}): Promise<CheckedModelFolder> {
   if (!path.isAbsolute(modelDir)) throw new ModelHostError('invalid_request', `The model folder must be an absolute path: ${modelDir}`);
   const folderStat = await stat(modelDir).catch(() => null);
   if (!folderStat?.isDirectory()) throw new ModelHostError('model_not_found', `No model folder at ${modelDir}`);
@@ -54,7 +59,7 @@ export async function checkModelFolder(modelDir: string, dtype: ModelDtype): Pro
   }
 
   // Each file read and parsed once, above.
-  const chatTemplateFile = await readFile(path.join(modelDir, CHAT_TEMPLATE_FILE), 'utf8').catch(() => null);
+  const chatTemplateFile = options.chatTemplate ?? (await readFile(path.join(modelDir, CHAT_TEMPLATE_FILE), 'utf8').catch(() => null));
   checkChatTemplate((parsed.get('tokenizer_config.json') ?? {}) as Record<string, unknown>, chatTemplateFile);
 
   const config = (parsed.get('config.json') ?? {}) as Partial<ModelConfig>;

@@ -119,7 +119,7 @@ describe('inspectModelFolder', () => {
     const tokenizerConfig = JSON.parse(await readFile(path.join(dir, 'tokenizer_config.json'), 'utf8')) as Record<string, unknown>;
     delete tokenizerConfig['chat_template'];
     await writeFile(path.join(dir, 'tokenizer_config.json'), JSON.stringify(tokenizerConfig));
-    await expect(verifyModelDtype(dir, 'fp32')).rejects.toThrow('tokenizer_config.json has no chat_template');
+    await expect(verifyModelDtype(dir, 'fp32')).rejects.toMatchObject({ code: 'no_chat_template' });
 
     const template = "{% for m in messages %}<|{{ m['role'] }}|>{{ m['content'] }}{% endfor %}<|assistant|>";
     await writeFile(path.join(dir, 'chat_template.jinja'), template);

@@ -9,7 +9,7 @@ import { ModelHostError } from '../shared/model-host-error.ts';
 import { dtypeSchema, type ModelDtype } from '../shared/model-host-protocol.ts';
 import { externalDataFilePaths, onnxFilePath, ONNX_SUBFOLDER, REQUIRED_MODEL_FILES, type ExternalDataFormat } from '../shared/model-layout.ts';
 import { classifyDecoderGraph, type DecoderGraphKind } from './decoder-graph.ts';
-import { checkModelFolder, type ModelConfig } from './model-folder-check.ts';
+import { checkModelFolder, type CheckOptions, type ModelConfig } from './model-folder-check.ts';
 import type { GenerationDefaults } from './generation-defaults.ts';
 import { kvCacheLayers, OnnxFormatError, readOnnxGraphOutline } from './onnx-graph.ts';
 
@@ -29,7 +29,8 @@ export interface ModelFolderReport {
   /** Dtypes whose weights pass every check, in ALL_DTYPES order. */
   usable: VerifiedDtype[];
   /** Dtypes whose ONNX file is there but fails a check, with the reason. */
-  refused: { dtype: ModelDtype; reason: string }[];
+  /** `code`: the ModelHostError's (`no_chat_template` is one the import can fix). */
+  refused: { dtype: ModelDtype; reason: string; code: string | null }[];
   config: ModelConfig | null;
   contextLength: number | null;
 }
@@ -70,8 +71,8 @@ export interface VerifiedModel extends VerifiedDtype {
   chatTemplateFile: string | null;
 }
 
-export async function verifyModelDtype(modelDir: string, dtype: ModelDtype): Promise<VerifiedModel> {
-  const checked = await checkModelFolder(modelDir, dtype);
+export async function verifyModelDtype(modelDir: string, dtype: ModelDtype, options: CheckOptions = {}): Promise<VerifiedModel> {
+  const checked = await checkModelFolder(modelDir, dtype, options);
   const onnxPath = onnxFilePath(dtype);
   let outline;
   try {
@@ -117,18 +118,18 @@ export async function verifyModelDtype(modelDir: string, dtype: ModelDtype): Pro
 }
 
 /** Checks every dtype found in the folder. Throws only when the folder itself is unreadable. */
-export async function inspectModelFolder(modelDir: string): Promise<ModelFolderReport> {
+export async function inspectModelFolder(modelDir: string, options: CheckOptions = {}): Promise<ModelFolderReport> {
   const report: ModelFolderReport = { usable: [], refused: [], config: null, contextLength: null };
   const found = await dtypesInFolder(modelDir);
   // No weights at all: the fp32 check names the file the engine looks for first.
   for (const dtype of found.length > 0 ? found : (['fp32'] as const)) {
     try {
-      const verified = await verifyModelDtype(modelDir, dtype);
+      const verified = await verifyModelDtype(modelDir, dtype, options);
       report.config ??= verified.config;
       report.usable.push({ dtype, files: verified.files, weightBytes: verified.weightBytes });
     } catch (error) {
       if (error instanceof ModelHostError && error.code === 'model_not_found') throw error;
-      report.refused.push({ dtype, reason: error instanceof Error ? error.message : String(error) });
+      report.refused.push({ dtype, reason: error instanceof Error ? error.message : String(error), code: error instanceof ModelHostError ? error.code : null });
     }
   }
   const max = report.config?.max_position_embeddings;

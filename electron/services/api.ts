@@ -19,6 +19,8 @@ import type { OpenAiApiController } from './openai/api-controller.ts';
 import type { RemoteModelStore } from './remote-models.ts';
 import type { SettingsService } from './settings-service.ts';
 import type { SystemService } from './system-service.ts';
+import type { PresetService } from './preset-service.ts';
+import { presetAndTemplateHandlers } from './preset-template-calls.ts';
 
 export interface Services {
   storage: Storage;
@@ -32,13 +34,14 @@ export interface Services {
   openai: OpenAiApiController;
   recovery: RecoveryService;
   remotes: RemoteModelStore;
+  presets: PresetService;
   /** Where conversation changes are announced to every window and tab (optional in tests). */
   events?: EventBus;
 }
 
 type Handlers = { [N in CallName]: (input: z.output<(typeof calls)[N]>) => CallOutput<N> | Promise<CallOutput<N>> };
 
-export function createHandlers({ storage, chat, models, settings, registry, downloads, catalog, system, openai, recovery, remotes, events }: Services): Handlers {
+export function createHandlers({ storage, chat, models, settings, registry, downloads, catalog, system, openai, recovery, remotes, presets, events }: Services): Handlers {
   /** Announces a change to every connected window and tab, and passes the result on. */
   const changed = <T>(conversationId: string, reason: EventPayload<'conversations.changed'>['reason'], result: T): T => {
     events?.emit('conversations.changed', { conversationId, reason });
@@ -47,7 +50,7 @@ export function createHandlers({ storage, chat, models, settings, registry, down
   return {
     'conversations.list': (input) => storage.listConversations({ ...input }),
     'conversations.create': (input) => {
-      const conversation = storage.createConversation(input);
+      const conversation = storage.createConversation(presets.forNewConversation(input));
       return changed(conversation.id, 'created', conversation);
     },
     'conversations.rename': ({ id, title }) => changed(id, 'renamed', storage.renameConversation(id, title)),
@@ -86,7 +89,7 @@ export function createHandlers({ storage, chat, models, settings, registry, down
       await registry.remove(id, { confirm: true });
       return { removed: true } as const;
     },
-    'models.import': ({ path, name }) => registry.importFolder(path, name ? { name } : {}),
+    'models.import': ({ path, name, chatTemplate }) => registry.importFolder(path, { ...(name ? { name } : {}), ...(chatTemplate ? { chatTemplate } : {}) }),
     'models.setDefault': async ({ id }) => {
       await registry.setDefault(id);
       return { id };
@@ -128,6 +131,7 @@ export function createHandlers({ storage, chat, models, settings, registry, down
     'recovery.startFresh': () => recovery.startFresh(),
     'recovery.restoreBackup': ({ name }) => recovery.restoreBackup(name),
     'system.chooseFolder': ({ title }) => system.chooseFolder(title),
+    ...presetAndTemplateHandlers({ presets, registry, models }),
   };
 }
 

@@ -18,6 +18,8 @@ import type { RemoteOptions } from './remote-engine.ts';
 import { RemoteModelStore, type SecretCodec } from './remote-models.ts';
 import { RoutingHostClient, RoutingModelService } from './remote-routing.ts';
 import { SettingsService } from './settings-service.ts';
+import { PresetService } from './preset-service.ts';
+import { modelSetupIn } from './model-chat-template.ts';
 import { SystemService, type SystemServiceOptions } from './system-service.ts';
 
 export interface AppServicesOptions {
@@ -101,12 +103,13 @@ export function createAppServices(options: AppServicesOptions): AppServices {
     events.emit('downloads.event', event);
   });
   registry.on((event) => events.emit('models.changed', event));
-  const chat = new ChatService(storage, host, models, settings, events);
+  const presets = new PresetService(storage, settings, events);
+  const chat = new ChatService(storage, host, models, settings, events, { findPreset: (id) => presets.find(id), modelSetup: (info) => modelSetupIn(info.modelDir) });
   const system = new SystemService({ modelsDir, hubHost: () => downloads.hubHost(), ...options.system, ...(options.chooseFolder ? { chooseFolder: options.chooseFolder } : {}) });
   const openai = new OpenAiApiController(settings, appBackend({ storage, host, models, registry, settings, chat }), options.openai);
   chat.shareHostWith(() => openai.busy);
   const openaiStarted = openai.apply();
-  const dispatch = createDispatch(createHandlers({ storage, chat, models, settings, registry, downloads, catalog: getCatalog, system, openai, recovery, remotes, events }));
+  const dispatch = createDispatch(createHandlers({ storage, chat, models, settings, registry, downloads, catalog: getCatalog, system, openai, recovery, remotes, presets, events }));
   recovery.startBackups();
   return {
     storage,

@@ -3,10 +3,11 @@
 // to the database in batches as it grows, and marked complete, interrupted (stop, host crash)
 // or error at the end. Nothing said by either side is lost on the way.
 import { randomInt } from 'node:crypto';
-import type { GenerationStarted, Message } from '../shared/chat-types.ts';
+import type { AppSettings, Conversation, GenerationStarted, Message } from '../shared/chat-types.ts';
 import type { CallInput, EventPayload, SendStarted } from '../shared/contract.ts';
 import { ModelHostError } from '../shared/model-host-error.ts';
-import { SAMPLING_LIMITS, seededSamplingParamsSchema, type ChatMessage, type SamplingParams, type SeededSamplingParams } from '../shared/model-host-protocol.ts';
+import { SAMPLING_LIMITS, seededSamplingParamsSchema, type ChatMessage, type LoadedModelInfo, type SeededSamplingParams } from '../shared/model-host-protocol.ts';
+import { layerSettings, type ModelSamplingDefaults, type Preset } from '../shared/presets.ts';
 import type { Storage } from '../storage/index.ts';
 import { StorageError } from '../storage/index.ts';
 import type { EventBus } from './event-bus.ts';
@@ -35,6 +36,22 @@ export function failedAnswerStatus(code: string, saidSomething: boolean): 'inter
   return 'error';
 }
 
+/** What an answer needs to know of the loaded model beyond the host: its recommended sampling, and a check of its chat template. */
+export interface ModelSetup {
+  defaults: ModelSamplingDefaults;
+  /** Throws a ModelHostError naming the template when it cannot render `messages`. */
+  checkTemplate(messages: readonly ChatMessage[]): void;
+}
+
+export const NO_MODEL_SETUP: ModelSetup = { defaults: {}, checkTemplate: () => undefined };
+
+export interface ChatServiceOptions {
+  /** The preset a conversation follows, by id (null: none). */
+  findPreset?: (id: string) => Pick<Preset, 'sampling' | 'systemPrompt'> | null;
+  /** Read once per loaded model (the model's folder). */
+  modelSetup?: (info: LoadedModelInfo) => Promise<ModelSetup>;
+}
+
 interface ActiveAnswer {
   conversationId: string;
   messageId: string;
@@ -54,7 +71,22 @@ export class ChatService {
     private readonly models: ModelService,
     private readonly settings: SettingsService,
     private readonly events: EventBus,
+    private readonly options: ChatServiceOptions = {},
   ) {}
+
+  /** Per loaded model (a load makes a new info object): its setup, read once. */
+  private readonly setups = new WeakMap<LoadedModelInfo, Promise<ModelSetup>>();
+
+  private async setupFor(info: LoadedModelInfo): Promise<ModelSetup> {
+    const read = this.options.modelSetup;
+    if (!read) return NO_MODEL_SETUP;
+    let setup = this.setups.get(info);
+    if (!setup) {
+      setup = read(info).catch(() => NO_MODEL_SETUP);
+      this.setups.set(info, setup);
+    }
+    return setup;
+  }
 
   /** Another user of the model host (the OpenAI-compatible API) holding it now. */
   private otherUser: () => boolean = () => false;
@@ -83,6 +115,7 @@ export class ChatService {
   send(input: CallInput<'chat.send'>): Promise<SendStarted> {
     return this.exclusively(async () => {
       const model = await this.models.ready();
+      const setup = await this.setupFor(model.info);
       let conversationId: string;
       let parentId: string | null | undefined;
       if (input.conversationId !== undefined) {
@@ -90,11 +123,13 @@ export class ChatService {
         this.storage.getConversation(conversationId); // NOT_FOUND before anything is written
         parentId = input.parentId === undefined ? undefined : this.parentAsSeen(conversationId, input.parentId);
       } else {
-        conversationId = this.storage.createConversation(input.newConversation ?? {}).id;
+        const wanted = input.newConversation ?? {};
+        // A new chat follows the default preset unless its creator says otherwise.
+        conversationId = this.storage.createConversation(wanted.presetId === undefined ? { ...wanted, presetId: this.settings.get().defaultPresetId } : wanted).id;
         parentId = null;
       }
       const userMessage = this.storage.appendUserMessage({ conversationId, content: input.content, ...(parentId !== undefined ? { parentId } : {}) });
-      const started = this.answer(conversationId, userMessage, model.modelId);
+      const started = this.answer(conversationId, userMessage, model.modelId, setup);
       this.events.emit('conversations.changed', { conversationId, reason: input.conversationId === undefined ? 'created' : 'messages' });
       return started;
     });
@@ -107,8 +142,9 @@ export class ChatService {
         throw new StorageError('INVALID_INPUT', 'Only an answer can be regenerated');
       }
       const model = await this.models.ready();
+      const setup = await this.setupFor(model.info);
       const question = this.storage.getMessage(old.parentId);
-      const started = this.answer(old.conversationId, question, model.modelId);
+      const started = this.answer(old.conversationId, question, model.modelId, setup);
       this.events.emit('conversations.changed', { conversationId: old.conversationId, reason: 'messages' });
       return started;
     });
@@ -119,8 +155,9 @@ export class ChatService {
       const original = this.storage.getMessage(input.messageId);
       if (original.role !== 'user') throw new StorageError('INVALID_INPUT', 'Only a message you wrote can be edited');
       const model = await this.models.ready();
+      const setup = await this.setupFor(model.info);
       const userMessage = this.storage.appendUserMessage({ conversationId: original.conversationId, content: input.content, parentId: original.parentId });
-      const started = this.answer(original.conversationId, userMessage, model.modelId);
+      const started = this.answer(original.conversationId, userMessage, model.modelId, setup);
       this.events.emit('conversations.changed', { conversationId: original.conversationId, reason: 'messages' });
       return started;
     });
@@ -174,12 +211,12 @@ export class ChatService {
   }
 
   /** Begins the answer under `question` and streams it; resolves once it has begun. */
-  private answer(conversationId: string, question: Message, modelId: string): SendStarted {
+  private answer(conversationId: string, question: Message, modelId: string, setup: ModelSetup): SendStarted {
     let conversation = this.storage.getConversation(conversationId);
     // A conversation remembers the model it was last answered with, to offer it again later.
     if (conversation.modelId !== modelId) conversation = this.storage.updateConversationSettings(conversationId, { modelId });
     const settings = this.settings.get();
-    const params = this.samplingFor(conversation.sampling, settings.defaultSampling);
+    const { params, systemPrompt } = this.settingsFor(conversation, settings, setup.defaults);
     // What the user sees must be stored: a token's event waits until its text is committed.
     const unshown: Array<EventPayload<'generation.token'>> = [];
     const showCommitted = (): void => {
@@ -193,7 +230,6 @@ export class ChatService {
 
     const path = this.storage.loadActivePath(conversationId).messages;
     const history: ChatMessage[] = [];
-    const systemPrompt = conversation.systemPrompt ?? settings.defaultSystemPrompt;
     if (systemPrompt.trim()) history.push({ role: 'system', content: systemPrompt });
     for (const message of path) {
       if (message.id === messageId) break;
@@ -211,7 +247,10 @@ export class ChatService {
     this.active = active;
 
     let saidSomething = false;
-    const generation = this.host.generate({
+    // A template that cannot render this conversation fails the answer with its own words,
+    // before the host is asked (where it would fail in the template engine's).
+    const templateError = templateFailure(setup, history);
+    const generation = templateError ? failedGeneration(templateError) : this.host.generate({
       messages: history,
       params,
       candidates: settings.candidates,
@@ -269,13 +308,36 @@ export class ChatService {
     return { conversationId, conversation, userMessage: question, assistantMessage: writer.message };
   }
 
-  /** The conversation's settings over the app's defaults, with a seed picked when none is set. */
-  private samplingFor(stored: Record<string, number | undefined> | null, defaults: Omit<SamplingParams, 'seed'>): SeededSamplingParams {
-    const merged: Record<string, unknown> = { ...defaults };
-    for (const [key, value] of Object.entries(stored ?? {})) if (value !== undefined) merged[key] = value;
-    merged['seed'] ??= randomInt(0, SAMPLING_LIMITS.seed);
-    const parsed = seededSamplingParamsSchema.safeParse(merged);
+  /**
+   * What this answer samples with and its system prompt: the app's defaults < the model's own <
+   * the conversation's preset < the conversation's overrides, with a seed picked when none is set.
+   */
+  private settingsFor(conversation: Conversation, settings: AppSettings, modelDefaults: ModelSamplingDefaults): { params: SeededSamplingParams; systemPrompt: string } {
+    const preset = conversation.presetId === null ? null : (this.options.findPreset?.(conversation.presetId) ?? null);
+    const layered = layerSettings({
+      app: { sampling: settings.defaultSampling, systemPrompt: settings.defaultSystemPrompt },
+      model: modelDefaults,
+      preset,
+      conversation: { sampling: conversation.sampling, systemPrompt: conversation.systemPrompt },
+    });
+    const parsed = seededSamplingParamsSchema.safeParse({ ...layered.sampling, seed: layered.seed ?? randomInt(0, SAMPLING_LIMITS.seed) });
     if (!parsed.success) throw new StorageError('INVALID_INPUT', `This conversation's sampling settings are invalid: ${parsed.error.issues[0]?.message ?? 'unknown problem'}`);
-    return parsed.data;
+    return { params: parsed.data, systemPrompt: layered.systemPrompt };
   }
+}
+
+function templateFailure(setup: ModelSetup, history: readonly ChatMessage[]): ModelHostError | null {
+  try {
+    setup.checkTemplate(history);
+    return null;
+  } catch (error) {
+    return error instanceof ModelHostError ? error : new ModelHostError('chat_template_invalid', String(error));
+  }
+}
+
+/** A generation that never reached the host: it fails as one that did. */
+function failedGeneration(error: ModelHostError): Generation {
+  const done = Promise.reject(error);
+  done.catch(() => undefined);
+  return { requestId: 'not-started', done, cancel: () => undefined };
 }

@@ -82,7 +82,7 @@ describe('ModelRegistry', () => {
   });
 
   describe('refuses each bad folder from the engine issue with its reason, copying nothing', () => {
-    it.each(['missing-onnx', 'truncated-onnx', 'garbage-onnx', 'lfs-pointer', 'missing-tokenizer', 'missing-tokenizer-config', 'layer-mismatch', 'missing-external-data', 'broken-chat-template', 'no-chat-template', 'encoder-decoder-graph'])(
+    it.each(['missing-onnx', 'truncated-onnx', 'garbage-onnx', 'lfs-pointer', 'missing-tokenizer', 'missing-tokenizer-config', 'layer-mismatch', 'missing-external-data', 'broken-chat-template', 'encoder-decoder-graph'])(
       '%s',
       async (name) => {
         const bad = await makeBadModelFolders();
@@ -100,6 +100,21 @@ describe('ModelRegistry', () => {
         }
       },
     );
+
+    it('no-chat-template: its own code, fixable by choosing one; nothing copied until then', async () => {
+      const bad = await makeBadModelFolders();
+      try {
+        const folder = bad.folders.find((f) => f.name === 'no-chat-template')!;
+        const registry = new ModelRegistry({ modelsDir });
+        const error = await expectRegistryError(registry.importFolder(folder.dir), 'no_chat_template');
+        expect(error.message).toBe(`${folder.dir} has no chat template: choose one to import it`);
+        expect(await registry.list()).toEqual([]);
+        const model = await registry.importFolder(folder.dir, { chatTemplate: { kind: 'builtIn', id: 'plain' } });
+        expect(model.files.map((f) => f.path)).toContain('chat_template.jinja');
+      } finally {
+        await bad.cleanup();
+      }
+    });
 
     it('a path that is not a folder, a relative path, the models folder itself', async () => {
       const registry = new ModelRegistry({ modelsDir });

@@ -29,6 +29,9 @@ import {
 import type { ImportProgress, InstalledModel, RegistryEvent, RemovalPlan } from '../shared/model-registry-types.ts';
 import type { RegistryErrorCode } from '../shared/user-errors.ts';
 import type { ModelSource } from './model-service.ts';
+import type { ChatTemplateChoice, ChatTemplatePreview, ModelDefaults } from '../shared/chat-template-types.ts';
+import { checkChosenTemplate, modelDefaultsIn, previewChatTemplate, writeChatTemplate } from './model-chat-template.ts';
+import { CHAT_TEMPLATE_FILE } from '../model-files/chat-templates.ts';
 
 /** How long checking a folder to import may take (its files are regular files by then). */
 const INSPECT_TIMEOUT_MS = 60_000;
@@ -66,6 +69,8 @@ export interface ModelRegistryOptions {
 export interface ImportOptions {
   /** Display name; default: the folder's name. */
   name?: string;
+  /** A chat template for a folder that has none (or replaces its own): checked, then saved with the copy. */
+  chatTemplate?: ChatTemplateChoice;
   onProgress?(progress: ImportProgress): void;
 }
 
@@ -203,28 +208,29 @@ export class ModelRegistry implements ModelSource {
    * folder the engine would refuse is refused with the reason, and nothing is copied.
    */
   async importFolder(source: string, options: ImportOptions = {}): Promise<InstalledModel> {
-    if (typeof source !== 'string' || !path.isAbsolute(source)) throw new ModelRegistryError('invalid_request', `The folder to import must be an absolute path: ${String(source)}`);
-    const from = path.resolve(source);
-    const models = path.resolve(this.options.modelsDir);
-    if (from === models || from.startsWith(models + path.sep)) throw new ModelRegistryError('invalid_request', `${from} is already inside the models folder`);
-    // Before anything in it is read: only regular files and folders inside it, JSON within limits.
-    await guardImportFolder(from);
+    const from = await this.folderToImport(source);
+    const chatTemplate = options.chatTemplate ? await checkChosenTemplate(from, options.chatTemplate) : undefined;
     let report;
     try {
-      report = await withTimeout(inspectModelFolder(from), INSPECT_TIMEOUT_MS, `Checking ${from} took longer than ${INSPECT_TIMEOUT_MS / 1000} s; nothing was imported.`);
+      report = await withTimeout(inspectModelFolder(from, chatTemplate === undefined ? {} : { chatTemplate }), INSPECT_TIMEOUT_MS, `Checking ${from} took longer than ${INSPECT_TIMEOUT_MS / 1000} s; nothing was imported.`);
     } catch (error) {
       if (error instanceof ImportRefusal) throw error;
       if (error instanceof ModelHostError && error.code === 'model_not_found') throw new ImportRefusal('folder_not_found', `There is no folder at ${from}.`);
       throw new ModelRegistryError('invalid_model', (error as Error).message);
     }
     if (report.usable.length === 0) {
+      // Only the template is missing: the user can choose one and import again.
+      if (report.refused.every((r) => r.code === 'no_chat_template')) {
+        throw new ModelRegistryError('no_chat_template', `${from} has no chat template: choose one to import it`);
+      }
       const reasons = report.refused.map((r) => r.reason);
       throw new ModelRegistryError('invalid_model', `${from} cannot be imported: ${reasons.join('; ')}`);
     }
     const name = options.name?.trim() || path.basename(from);
     if (name.length > 200) throw new ModelRegistryError('invalid_request', 'The name must be at most 200 characters');
     const id = await this.freeId(slugModelId(path.basename(from)));
-    const files = [...new Set(report.usable.flatMap((d) => d.files))];
+    // A chosen template replaces the folder's own file, if it has one.
+    const files = [...new Set(report.usable.flatMap((d) => d.files))].filter((file) => chatTemplate === undefined || file !== CHAT_TEMPLATE_FILE);
     for (const file of files) {
       if (!isSafeRelativePath(file)) throw new ModelRegistryError('invalid_model', `${from} names an unsafe file: ${file}`);
     }
@@ -243,6 +249,7 @@ export class ModelRegistry implements ModelSource {
         done += size;
         copied.push({ path: file, size, sha256 });
       }
+      if (chatTemplate !== undefined) copied.push(await writeChatTemplate(staging, chatTemplate));
       // The copy is checked again: what is listed is what the engine will load.
       const recheck = await inspectModelFolder(staging);
       const dtypes = sortDtypes(recheck.usable.map((d) => d.dtype));
@@ -275,6 +282,43 @@ export class ModelRegistry implements ModelSource {
       if (code === 'ENOSPC' || code === 'EDQUOT') throw new ModelRegistryError('disk_full', `The disk is full: ${from} could not be copied into ${this.options.modelsDir}; nothing was imported`);
       throw new ModelRegistryError('io_error', `${from} could not be copied: ${(error as Error).message}; nothing was imported`);
     }
+  }
+
+  /** A folder the user chose to import: absolute, outside the models folder, and safe to read (import-guard). */
+  private async folderToImport(source: string): Promise<string> {
+    if (typeof source !== 'string' || !path.isAbsolute(source)) throw new ModelRegistryError('invalid_request', `The folder to import must be an absolute path: ${String(source)}`);
+    const from = path.resolve(source);
+    const models = path.resolve(this.options.modelsDir);
+    if (from === models || from.startsWith(models + path.sep)) throw new ModelRegistryError('invalid_request', `${from} is already inside the models folder`);
+    // Before anything in it is read: only regular files and folders inside it, JSON within limits.
+    await guardImportFolder(from);
+    return from;
+  }
+
+  /** The sampling a model's generation_config.json recommends (its defaults under the user's choices). */
+  async defaults(id: string): Promise<ModelDefaults> {
+    return modelDefaultsIn((await this.get(id)).dir);
+  }
+
+  /** A sample conversation rendered with a chosen template, for a folder to import or an installed model. */
+  async previewChatTemplate(target: { path?: string | undefined; modelId?: string | undefined }, choice: ChatTemplateChoice): Promise<ChatTemplatePreview> {
+    const dir = target.modelId !== undefined ? (await this.get(target.modelId)).dir : await this.folderToImport(target.path ?? '');
+    return previewChatTemplate(dir, choice);
+  }
+
+  /** Saves a checked chat template beside a downloaded or imported model (bundled ones are read-only). */
+  async setChatTemplate(id: string, choice: ChatTemplateChoice): Promise<InstalledModel> {
+    const model = await this.get(id);
+    if (!model.removable) throw new ModelRegistryError('read_only', `${model.name} comes with the app: its chat template cannot be changed`);
+    const source = await checkChosenTemplate(model.dir, choice);
+    const entry = await writeChatTemplate(model.dir, source);
+    // The manifest lists every file with its size: the new template replaces the old entry.
+    const manifestFile = path.join(model.dir, MANIFEST_FILE);
+    const manifest = JSON.parse(await readFile(manifestFile, 'utf8')) as InstalledManifest;
+    await writeJsonAtomic(manifestFile, { ...manifest, files: [...manifest.files.filter((file) => file.path !== entry.path), entry] });
+    const updated = await this.get(id);
+    this.emit({ type: 'installed', model: updated });
+    return updated;
   }
 
   /** Removes what an interrupted import or delete left behind. Local only. */

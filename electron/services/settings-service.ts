@@ -17,6 +17,7 @@ export const DEFAULT_SETTINGS: AppSettings = {
   hubHost: null,
   firstRunDone: false,
   api: DEFAULT_API_SERVER_SETTINGS,
+  defaultPresetId: null,
 };
 
 export class SettingsService {

@@ -19,6 +19,8 @@ import type {
 import { samplingParamsSchema, tokenCandidateSchema, generationStatsSchema, dtypeSchema } from './model-host-protocol.ts';
 import { apiServerSettingsSchema, type ApiServerStatus } from './openai-api-types.ts';
 import { remoteCalls, type RemoteCallOutputs } from './remote-model-types.ts';
+import { presetCalls, type PresetCallOutputs } from './presets.ts';
+import { chatTemplateCalls, chatTemplateChoiceSchema, type ChatTemplateCallOutputs } from './chat-template-types.ts';
 import type { Catalog, DownloadEvent, DownloadInfo, InstalledModel, RegistryEvent, RemovalPlan, RepoInspection } from './model-registry-types.ts';
 
 const id = z.string().min(1, 'an id is required').max(128);
@@ -31,7 +33,11 @@ const pageLimit = z.number().int().min(1).max(500);
 const hubRepo = z.string().regex(/^[A-Za-z0-9][\w.-]{0,95}\/[A-Za-z0-9][\w.-]{0,95}$/, 'a repository id looks like owner/name');
 const hubRevision = z.string().regex(/^[\w.-]{1,128}$/, 'a revision is a branch, tag or commit');
 /** What a new conversation may be given at its start. */
-const newConversation = z.object({ title: title.optional(), systemPrompt: systemPrompt.optional(), sampling: conversationSampling.optional(), modelId: id.nullable().optional() }).strict();
+/** The preset a conversation follows (a user's or a built-in one's id); null: none. */
+const presetId = id.nullable();
+const newConversation = z
+  .object({ title: title.optional(), systemPrompt: systemPrompt.optional(), sampling: conversationSampling.optional(), modelId: id.nullable().optional(), presetId: presetId.optional() })
+  .strict();
 const messageText = content.refine((text) => text.trim().length > 0, 'the message is empty');
 
 export const settingsSchema = z
@@ -49,6 +55,8 @@ export const settingsSchema = z
     firstRunDone: z.boolean(),
     /** The OpenAI-compatible API server (off by default). */
     api: apiServerSettingsSchema,
+    /** The preset a new chat follows; null: none. */
+    defaultPresetId: z.string().min(1).max(128).nullable(),
   })
   .strict();
 
@@ -59,7 +67,7 @@ export const calls = {
   'conversations.rename': z.object({ id, title }).strict(),
   'conversations.pin': z.object({ id, pinned: z.boolean() }).strict(),
   'conversations.updateSettings': z
-    .object({ id, systemPrompt: systemPrompt.optional(), sampling: conversationSampling.optional(), modelId: id.nullable().optional() })
+    .object({ id, systemPrompt: systemPrompt.optional(), sampling: conversationSampling.optional(), modelId: id.nullable().optional(), presetId: presetId.optional() })
     .strict(),
   /** Moves to the trash; `conversations.restore` undoes it. */
   'conversations.delete': z.object({ id }).strict(),
@@ -99,7 +107,7 @@ export const calls = {
   'models.planRemoval': z.object({ id }).strict(),
   'models.remove': z.object({ id, confirm: z.literal(true, 'deleting a model needs confirm: true') }).strict(),
   /** Copies a local model folder (validated first) into the models folder. */
-  'models.import': z.object({ path: z.string().min(1).max(4096), name: z.string().trim().min(1).max(200).optional() }).strict(),
+  'models.import': z.object({ path: z.string().min(1).max(4096), name: z.string().trim().min(1).max(200).optional(), chatTemplate: chatTemplateChoiceSchema.optional() }).strict(),
   'models.setDefault': z.object({ id: id.nullable() }).strict(),
   'catalog.list': z.object({}).strict(),
   'downloads.list': z.object({}).strict(),
@@ -137,6 +145,10 @@ export const calls = {
   'api.newKey': z.object({}).strict(),
   /** Remote models: remote.list, remote.test (connection test), remote.add, remote.remove. */
   ...remoteCalls,
+  /** Presets: presets.list, presets.create, presets.rename, presets.delete. */
+  ...presetCalls,
+  /** A model's chat template and recommended sampling: models.previewChatTemplate, models.setChatTemplate, models.defaults. */
+  ...chatTemplateCalls,
 } as const;
 
 export type CallName = keyof typeof calls;
@@ -145,7 +157,7 @@ export type CallInput<N extends CallName> = z.input<(typeof calls)[N]>;
 /** A send's start, with the conversation as it is now (created by the send, or its model recorded). */
 export type SendStarted = GenerationStarted & { conversation: Conversation };
 
-export interface CallOutputs extends RemoteCallOutputs {
+export interface CallOutputs extends RemoteCallOutputs, PresetCallOutputs, ChatTemplateCallOutputs {
   'conversations.list': ConversationPage;
   'conversations.create': Conversation;
   'conversations.rename': Conversation;

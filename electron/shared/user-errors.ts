@@ -20,6 +20,10 @@ export const ERROR_CODES = {
     'busy',
     'context_full',
     'generation_failed',
+    /** The model folder has no chat template: the import can offer one (recoverable). */
+    'no_chat_template',
+    /** A chat template fails to render a conversation (its message names the template). */
+    'chat_template_invalid',
     'host_exited',
     'remote_unreachable',
     'remote_unauthorized',
@@ -60,7 +64,20 @@ export const ERROR_CODES = {
     'cancelled',
   ],
   /** The installed models: removal, the default, the list (electron/services/model-registry.ts). */
-  registry: ['not_found', 'invalid_model', 'invalid_request', 'already_exists', 'confirmation_required', 'read_only', 'in_use', 'disk_full', 'io_error'],
+  registry: [
+    'not_found',
+    'invalid_model',
+    'invalid_request',
+    'already_exists',
+    'confirmation_required',
+    'read_only',
+    'in_use',
+    'disk_full',
+    'io_error',
+    /** Importing a folder without a chat template, none chosen: choose one and import again. */
+    'no_chat_template',
+    'chat_template_invalid',
+  ],
   /** Importing a model folder (electron/services/import-guard.ts). */
   modelImport: ['folder_not_found', 'unsafe_folder', 'invalid_model', 'timeout'],
   /** The renderer's own, when the main side cannot be reached or does not answer. */

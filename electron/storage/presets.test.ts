@@ -22,7 +22,7 @@ describe('presets', () => {
     const other = storage.createConversation({ title: 'Other', sampling: { temperature: 1 } });
     expect(follower.presetId).toBe(preset.id);
 
-    expect(storage.deletePreset(preset.id)).toEqual({ conversationsKept: 2 });
+    expect(storage.deletePreset(preset.id)).toEqual({ conversationsKept: 2, conversationIds: [follower.id, ownPrompt.id] });
     expect(storage.listPresets()).toEqual([]);
     expect(storage.getConversation(follower.id)).toMatchObject({ presetId: null, systemPrompt: 'Answer in one line.', sampling: { temperature: 0.2, topK: 9, maxNewTokens: 64 } });
     expect(storage.getConversation(ownPrompt.id)).toMatchObject({ presetId: null, systemPrompt: 'Mine.', sampling: { temperature: 0.2, topK: 5, maxNewTokens: 64 } });

@@ -80,18 +80,18 @@ export function renamePreset(db: WritableDB, now: number, id: string, name: stri
 /**
  * Deletes a preset. Each conversation that followed it (in the trash too) gets its values
  * under the conversation's own: its own sampling fields win, its own system prompt wins.
- * Returns how many conversations kept its values.
+ * Returns which conversations kept its values.
  */
-export function deletePreset(db: WritableDB, now: number, id: string): { conversationsKept: number } {
+export function deletePreset(db: WritableDB, now: number, id: string): { conversationsKept: number; conversationIds: string[] } {
   return inTransaction(db, () => {
     const preset = getPreset(db, id);
-    const users = prepare<[string], { seq: number; system_prompt: string | null; sampling: string | null }>(db, 'SELECT seq, system_prompt, sampling FROM conversations WHERE preset_id = ?').all(id);
+    const users = prepare<[string], { seq: number; id: string; system_prompt: string | null; sampling: string | null }>(db, 'SELECT seq, id, system_prompt, sampling FROM conversations WHERE preset_id = ?').all(id);
     const update = prepare(db, 'UPDATE conversations SET preset_id = NULL, system_prompt = ?, sampling = ?, updated_at = ? WHERE seq = ?');
     for (const row of users) {
       const sampling = { ...preset.sampling, ...(parseJsonColumn<SamplingParams>(row.sampling) ?? {}) };
       update.run(row.system_prompt ?? preset.systemPrompt, Object.keys(sampling).length > 0 ? JSON.stringify(sampling) : null, now, row.seq);
     }
     prepare(db, 'DELETE FROM presets WHERE id = ?').run(id);
-    return { conversationsKept: users.length };
+    return { conversationsKept: users.length, conversationIds: users.map((row) => row.id) };
   });
 }

@@ -68,7 +68,7 @@ export async function makeBadModelFolders(): Promise<{ root: string; folders: Ba
       config['chat_template'] = '{% for message in messages %}{{ message.content }}';
     }),
   );
-  await add('no-chat-template', /has no chat_template: this is not a chat model/, (dir) =>
+  await add('no-chat-template', /has no chat template \(none in tokenizer_config\.json, no chat_template\.jinja\): choose one for it/, (dir) =>
     editJson(path.join(dir, 'tokenizer_config.json'), (config) => {
       delete config['chat_template'];
     }),
