@@ -1,6 +1,7 @@
 // The crash test: a child process streams into the database and reports every committed
 // batch; the parent kills it with SIGKILL at random moments, 200 times. After each kill the
-// database must pass PRAGMA integrity_check and hold every batch reported as committed.
+// database must pass PRAGMA integrity_check and hold every batch reported as committed, the
+// token record of its chunks with it (never text without its tokens, nor tokens without text).
 //
 // To keep 200 kills within a CI budget on two cores, the storage sources are transpiled once
 // (TypeScript's transpileModule, no type check) so a child starts in ~0.2 s instead of tsx's
@@ -12,7 +13,8 @@ import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import ts from 'typescript';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { expectedText } from '../test-support/storage/crash-child.ts';
+import { chunkToken, expectedText } from '../test-support/storage/crash-child.ts';
+import { decodeTokenRecord } from './token-record-codec.ts';
 import { Storage } from './storage.ts';
 import { tempDir } from '../test-support/storage/temp-storage.ts';
 
@@ -45,7 +47,7 @@ function sourcesIn(folder: string): string[] {
 
 /** Transpiles the storage sources and the crash child to plain ESM in `outDir`, laid out as under electron/. */
 function transpileStorage(outDir: string): string {
-  const sources = [...sourcesIn('storage'), ...sourcesIn('storage/migrations'), ...sourcesIn('test-support/storage')];
+  const sources = [...sourcesIn('storage'), ...sourcesIn('storage/migrations'), ...sourcesIn('test-support/storage'), 'shared/token-record.ts'];
   for (const name of sources) {
     const output = ts.transpileModule(fs.readFileSync(path.join(electronDir, name), 'utf8'), {
       fileName: name,
@@ -194,6 +196,7 @@ describe('crash safety', () => {
       }
       // Plain comparisons, one expect: thousands of expect() calls per kill cost more than the check.
       const get = db.prepare<[string], { content: string; status: string }>('SELECT content, status FROM messages WHERE id = ?');
+      const parts = db.prepare<[string], { data: Buffer }>('SELECT data FROM token_records WHERE message_seq = (SELECT seq FROM messages WHERE id = ?) ORDER BY part');
       const problems: string[] = [];
       for (const [id, content] of users) if (get.get(id)?.content !== content) problems.push(`user message ${id} lost or changed`);
       for (const [id, length] of committed) {
@@ -201,6 +204,12 @@ describe('crash safety', () => {
         if (row === undefined) problems.push(`message ${id} is missing`);
         else if (row.content.length < length || row.content.slice(0, length) !== expectedText(id, length)) problems.push(`message ${id} lost committed text`);
         else if (done.has(id) && row.status !== 'complete') problems.push(`message ${id} was complete, now ${row.status}`);
+        else {
+          const tokens = decodeTokenRecord(Buffer.concat(parts.all(id).map((part) => part.data)));
+          const recordedLength = tokens.reduce((sum, token) => sum + token.textLength, 0);
+          if (recordedLength !== row.content.length) problems.push(`message ${id}: its token record covers ${recordedLength} of ${row.content.length} units`);
+          else if (tokens.some((token, index) => token.tokenId !== index || token.candidates[1]?.text !== chunkToken(index).candidates[1]?.text)) problems.push(`message ${id}: its token record changed`);
+        }
       }
       db.close();
       expect(problems, `after kill ${kill}`).toEqual([]);

@@ -12,6 +12,7 @@ import { MAX_CONVERSATION_SEQ } from './message-seq.ts';
 import { insertMessageRow, loadActivePath, toMessage, type MessageRow } from './messages.ts';
 import { createPreset, listPresets, type StoredPreset } from './presets.ts';
 import { indexConversation } from './search-index.ts';
+import { appendTokenPart, tokenRecordBytes } from './token-records.ts';
 import type { Conversation, Message, MessageStats, SamplingParams } from './types.ts';
 
 export const EXPORT_FORMAT = 'jielong-conversations';
@@ -31,6 +32,8 @@ export interface ExportedMessage {
   stats: MessageStats | null;
   createdAt: number;
   updatedAt: number;
+  /** The answer's token record (token-record-codec.ts), base64; absent when it has none. */
+  tokens?: string;
 }
 
 export interface ExportedConversation extends Omit<Conversation, 'presetId'> {
@@ -70,9 +73,14 @@ function exportConversation(db: ReadableDB, row: ConversationRow): ExportedConve
         stats: message.stats,
         createdAt: message.createdAt,
         updatedAt: message.updatedAt,
+        ...tokensField(tokenRecordBytes(db, messageRow.seq)),
       };
     }),
   };
+}
+
+function tokensField(bytes: Uint8Array | null): { tokens?: string } {
+  return bytes === null ? {} : { tokens: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64') };
 }
 
 export interface JsonExportOptions {
@@ -285,7 +293,7 @@ function writeConversation(db: WritableDB, conversation: ExportedConversation): 
   const conversationSeq = Number(result.lastInsertRowid);
   if (conversationSeq >= MAX_CONVERSATION_SEQ) throw new StorageError('CONFLICT', `This database holds the most conversations it can (${MAX_CONVERSATION_SEQ}).`);
   for (const message of conversation.messages) {
-    insertMessageRow(db, {
+    const seq = insertMessageRow(db, {
       id: message.id,
       conversationId: conversation.id,
       conversationSeq,
@@ -302,6 +310,8 @@ function writeConversation(db: WritableDB, conversation: ExportedConversation): 
       createdAt: message.createdAt,
       updatedAt: message.updatedAt,
     });
+    // Checked by parseExportFile: the bytes read as a record.
+    if (message.tokens !== undefined) appendTokenPart(db, seq, Buffer.from(message.tokens, 'base64'));
   }
   if (conversation.deletedAt === null) indexConversation(db, conversation.id);
 }

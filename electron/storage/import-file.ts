@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { StorageError } from './errors.ts';
 import { EXPORT_FORMAT, EXPORT_VERSION, type ExportFile } from './export-import.ts';
 import { LIMITS } from './schemas.ts';
+import { decodeTokenRecord, TokenRecordFormatError } from './token-record-codec.ts';
 
 const recordKey = z.string().min(1).max(LIMITS.recordKeyLength);
 const sampling = z.record(recordKey, z.number()).refine((record) => Object.keys(record).length <= LIMITS.recordKeys, `must have at most ${LIMITS.recordKeys} entries`);
@@ -32,6 +33,8 @@ const exportedMessageSchema = z
     stats: stats.nullable(),
     createdAt: time,
     updatedAt: time,
+    /** Files from before token records have none. */
+    tokens: z.base64().max(LIMITS.contentLength * 8).optional(),
   })
   .strict();
 
@@ -112,6 +115,18 @@ export function parseExportFile(text: string): ExportFile {
   return file;
 }
 
+/** A record must read, and cover no more text than its message has (a record cut by a crash covers less). */
+function checkTokenRecord(base64: string, contentLength: number, where: string): void {
+  let covered = 0;
+  try {
+    for (const token of decodeTokenRecord(Buffer.from(base64, 'base64'))) covered += token.textLength;
+  } catch (error) {
+    if (error instanceof TokenRecordFormatError) throw malformed(`${where}.tokens: ${error.message}`);
+    throw error;
+  }
+  if (covered > contentLength) throw malformed(`${where}.tokens: its tokens wrote ${covered} characters, the message has ${contentLength}`);
+}
+
 function checkTrees(file: ExportFile): void {
   const presetIds = new Set<string>();
   (file.presets ?? []).forEach((preset, p) => {
@@ -133,6 +148,7 @@ function checkTrees(file: ExportFile): void {
       if (message.error !== null && message.status !== 'error') {
         throw malformed(`${where}.messages.${m}: only a message with status error has error text`);
       }
+      if (message.tokens !== undefined) checkTokenRecord(message.tokens, message.content.length, `${where}.messages.${m}`);
       messageIds.add(message.id);
       parents.set(message.id, message.parentId);
     });

@@ -23,6 +23,7 @@ import {
 } from './schemas.ts';
 import { messageSeqRange, MESSAGES_PER_CONVERSATION } from './message-seq.ts';
 import { indexMessageText } from './search-index.ts';
+import { appendTokenPart, mergeTokenParts } from './token-records.ts';
 import type { ActivePath, FinalStatus, Message, MessageStats, MessageStatus, PathMessage, Role, SamplingParams, Siblings } from './types.ts';
 
 /** Bound on tree depth in recursive queries: a guard against a cycle, far above any real chat. */
@@ -274,11 +275,19 @@ function notStreaming(row: MessageRow | undefined, id: string): StorageError {
   return new StorageError('CONFLICT', `The message ${JSON.stringify(id)} is ${row.status}, not streaming; no more text can be added to it.`);
 }
 
-/** Appends streamed text to a `streaming` message: one statement, one transaction. */
-export function appendStreamText(db: WritableDB, messageId: string, text: string, now: number): void {
+/** Appends streamed text, and the part of the token record that wrote it, to a `streaming` message: one transaction. */
+export function appendStreamText(db: WritableDB, messageId: string, text: string, now: number, tokenPart: Uint8Array | null = null): void {
   if (typeof text !== 'string') throw new StorageError('INVALID_INPUT', 'Invalid streamed text: must be a string');
-  const result = prepare(db, "UPDATE messages SET content = content || ?, updated_at = ? WHERE id = ? AND status = 'streaming'").run(text, now, messageId);
-  if (result.changes !== 1) throw notStreaming(messageRow(db, messageId), messageId);
+  const update = prepare<[string, number, string], { seq: number }>(db, "UPDATE messages SET content = content || ?, updated_at = ? WHERE id = ? AND status = 'streaming' RETURNING seq");
+  if (tokenPart === null) {
+    if (update.get(text, now, messageId) === undefined) throw notStreaming(messageRow(db, messageId), messageId);
+    return;
+  }
+  inTransaction(db, () => {
+    const row = update.get(text, now, messageId);
+    if (row === undefined) throw notStreaming(messageRow(db, messageId), messageId);
+    appendTokenPart(db, row.seq, tokenPart);
+  });
 }
 
 export interface FinishOutcome {
@@ -300,11 +309,13 @@ export function checkOutcome(outcome: FinishOutcome): { status: FinalStatus; sta
 }
 
 /** Appends the last text and sets the final status and stats, in one transaction; indexes the text. */
-export function finishAssistantMessage(db: WritableDB, messageId: string, pendingText: string, outcome: FinishOutcome, now: number): Message {
+export function finishAssistantMessage(db: WritableDB, messageId: string, pendingText: string, outcome: FinishOutcome, now: number, tokenPart: Uint8Array | null = null): Message {
   const { status, stats, error } = checkOutcome(outcome);
   return inTransaction(db, () => {
     const row = messageRow(db, messageId);
     if (row === undefined || row.status !== 'streaming') throw notStreaming(row, messageId);
+    if (tokenPart !== null) appendTokenPart(db, row.seq, tokenPart);
+    mergeTokenParts(db, row.seq);
     prepare(db, 'UPDATE messages SET content = content || ?, status = ?, error = ?, stats = ?, updated_at = ? WHERE seq = ?').run(
       pendingText,
       status,
@@ -334,6 +345,7 @@ export function recoverStreaming(db: WritableDB, now: number): number {
     const update = prepare(db, "UPDATE messages SET status = 'interrupted', updated_at = max(updated_at, ?) WHERE seq = ?");
     for (const row of rows) {
       update.run(now, row.seq);
+      mergeTokenParts(db, row.seq);
       if (row.deleted_at === null) indexMessageText(db, row.seq, row.content);
     }
     return rows.length;

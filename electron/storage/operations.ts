@@ -8,6 +8,7 @@ import { exportAllMarkdown, exportMarkdown } from './export-import.ts';
 import { appendUserMessage, getMessage, getSiblings, loadActivePath, selectMessage } from './messages.ts';
 import { createPreset, deletePreset, getPreset, listPresets, renamePreset } from './presets.ts';
 import { optimizeSearchIndex, search } from './search.ts';
+import { getTokenRecord } from './token-records.ts';
 
 /** Run on the read-only connection: `(db, ...args)`. */
 export const readOperations = {
@@ -22,6 +23,7 @@ export const readOperations = {
   exportAllMarkdown,
   listPresets,
   getPreset,
+  getTokenRecord,
 } satisfies OperationTable<[ReadableDB]>;
 
 /** Run on the writer: `(db, ...args)`. */

@@ -228,19 +228,19 @@ export class Storage {
   }
 
   readonly #sink: StreamSink = {
-    append: (messageId, text, durable) =>
+    append: (messageId, text, tokenPart, durable) =>
       this.#guard(() => {
-        if (durable) return appendStreamText(this.#writer, messageId, text, this.#now());
+        if (durable) return appendStreamText(this.#writer, messageId, text, this.#now(), tokenPart);
         // No fsync for this commit: it survives a killed process; the next sync makes it durable.
         prepare(this.#writer, 'PRAGMA synchronous = NORMAL').run();
         try {
-          return appendStreamText(this.#writer, messageId, text, this.#now());
+          return appendStreamText(this.#writer, messageId, text, this.#now(), tokenPart);
         } finally {
           prepare(this.#writer, 'PRAGMA synchronous = FULL').run();
         }
       }),
     sync: () => this.#guard(() => syncWal(this.path)),
-    finish: (messageId, pendingText, outcome) => this.#guard(() => finishAssistantMessage(this.#writer, messageId, pendingText, outcome, this.#now())),
+    finish: (messageId, pendingText, tokenPart, outcome) => this.#guard(() => finishAssistantMessage(this.#writer, messageId, pendingText, outcome, this.#now(), tokenPart)),
     now: () => this.#now(),
     release: (writer) => {
       this.#writers.delete(writer);

@@ -10,7 +10,7 @@ function fakeSink() {
   const state = { now: 0, committed: '', transactions: 0, fail: false, finished: undefined as FinishOutcome | undefined, durable: [] as boolean[], syncs: 0 };
   const message = { id: 'm1', content: '' } as Message;
   const sink: StreamSink = {
-    append(_id, text, durable) {
+    append(_id, text, _tokenPart, durable) {
       if (state.fail) throw new StorageError('IO', 'disk full');
       state.transactions += 1;
       state.committed += text;
@@ -19,7 +19,7 @@ function fakeSink() {
     sync() {
       state.syncs += 1;
     },
-    finish(_id, pending, outcome) {
+    finish(_id, pending, _tokenPart, outcome) {
       if (state.fail) throw new StorageError('IO', 'disk full');
       state.transactions += 1;
       state.committed += pending;

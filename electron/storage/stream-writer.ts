@@ -8,9 +8,12 @@
 // only needs the fsync to survive a power cut. That fsync comes at least every
 // `syncIntervalMs` (the next commit is a synchronous=FULL one, or a timer syncs the log when
 // chunks stop) and always with `finish`. Text that failed to commit is kept in the buffer
-// (never dropped) and retried; `unsavedText` exposes it.
+// (never dropped) and retried; `unsavedText` exposes it. Each chunk may come with the token that
+// wrote it: the token record's part for a batch commits in the same transaction as its text.
+import type { RecordedToken } from '../shared/token-record.ts';
 import { StorageError } from './errors.ts';
 import type { FinishOutcome } from './messages.ts';
+import { TokenRecordEncoder, type PendingToken } from './token-record-codec.ts';
 import type { Message } from './types.ts';
 
 export interface StreamWriterOptions {
@@ -36,11 +39,11 @@ export interface CommittedBatch {
 
 /** What the writer needs from the storage (the facade adds corruption handling). */
 export interface StreamSink {
-  /** Commits `text`; `durable` false lets the commit skip the fsync (it still survives a killed process). */
-  append(messageId: string, text: string, durable: boolean): void;
+  /** Commits `text` and its token record part; `durable` false lets the commit skip the fsync (it still survives a killed process). */
+  append(messageId: string, text: string, tokenPart: Uint8Array | null, durable: boolean): void;
   /** Makes every commit so far durable (fsync of the write-ahead log). */
   sync(): void;
-  finish(messageId: string, pendingText: string, outcome: FinishOutcome): Message;
+  finish(messageId: string, pendingText: string, tokenPart: Uint8Array | null, outcome: FinishOutcome): Message;
   now(): number;
   /** Called once the writer is finished, to forget it. */
   release(writer: StreamWriter): void;
@@ -63,6 +66,9 @@ export class StreamWriter {
   readonly #onCommit: ((batch: CommittedBatch) => void) | undefined;
   readonly #onError: ((error: unknown) => void) | undefined;
   #buffer: string[] = [];
+  /** The tokens of the buffered chunks (a chunk without a token has none). */
+  #tokens: PendingToken[] = [];
+  readonly #encoder = new TokenRecordEncoder();
   #committedLength: number;
   #lastCommitAt: number;
   #timer: NodeJS.Timeout | undefined;
@@ -113,17 +119,19 @@ export class StreamWriter {
   }
 
   /**
-   * Buffers a chunk; commits when the interval has passed or enough chunks wait. Never throws
+   * Buffers a chunk, and the token that wrote it (its text may then be '': part of a
+   * character); commits when the interval has passed or enough chunks wait. Never throws
    * for a failed commit: the text stays buffered, `onError` hears about it, and the commit is
    * retried after the interval (and on finish).
    */
-  append(text: string): void {
+  append(text: string, token?: RecordedToken): void {
     if (typeof text !== 'string') throw new StorageError('INVALID_INPUT', 'Invalid streamed text: must be a string');
     if (this.#finished !== undefined) {
       throw new StorageError('CONFLICT', `The message ${JSON.stringify(this.messageId)} is finished; no more text can be added to it.`);
     }
-    if (text.length === 0) return;
+    if (text.length === 0 && token === undefined) return;
     this.#buffer.push(text);
+    if (token !== undefined) this.#tokens.push({ token, textLength: text.length });
     const due = this.#intervalMs > 0 && this.#sink.now() - this.#lastCommitAt >= this.#intervalMs;
     // After a failure, retry on time only, not on every further chunk.
     if (due || (this.#buffer.length >= this.#maxChunks && this.#lastError === undefined)) {
@@ -141,8 +149,10 @@ export class StreamWriter {
     const text = this.#buffer.join('');
     const now = this.#sink.now();
     const durable = now - this.#lastSyncAt >= this.#syncIntervalMs;
-    this.#sink.append(this.messageId, text, durable);
+    const part = this.#encodeTokens();
+    this.#sink.append(this.messageId, text, part?.bytes ?? null, durable);
     // Only now is the text safe; drop exactly what was committed.
+    this.#committedTokens(part);
     this.#buffer = [];
     this.#lastError = undefined;
     this.#committedLength += text.length;
@@ -163,7 +173,9 @@ export class StreamWriter {
     this.#clearTimer();
     const chunks = this.#buffer.length;
     const text = this.#buffer.join('');
-    const message = this.#sink.finish(this.messageId, text, outcome);
+    const part = this.#encodeTokens();
+    const message = this.#sink.finish(this.messageId, text, part?.bytes ?? null, outcome);
+    this.#committedTokens(part);
     this.#clearSyncTimer();
     this.#buffer = [];
     this.#lastError = undefined;
@@ -172,6 +184,16 @@ export class StreamWriter {
     this.#sink.release(this);
     if (chunks > 0) this.#onCommit?.({ messageId: this.messageId, chunks, committedLength: this.#committedLength });
     return message;
+  }
+
+  #encodeTokens(): { bytes: Uint8Array; newIds: number[] } | null {
+    return this.#tokens.length === 0 ? null : this.#encoder.encode(this.#tokens);
+  }
+
+  #committedTokens(part: { newIds: number[] } | null): void {
+    if (part === null) return;
+    this.#encoder.committed(part.newIds);
+    this.#tokens = [];
   }
 
   #flushFromTimer(): void {

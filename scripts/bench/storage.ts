@@ -7,6 +7,9 @@
 //                                   (offsets RANK_WINDOW and 4 x RANK_WINDOW), and how many had hits
 //   active_path_10k_load_ms         median load of the 10,000-message branch
 //   append_batches_per_s            streamed-text batches committed per second (synchronous=FULL)
+//   token_record_bytes_per_token    a 10,000-token answer's token record, 5 candidates a token
+//                                   (synthetic: candidate ids log-uniform over a 151,936-token vocabulary)
+//   token_record_load_10k_ms        median read of that record (the token view after a reload)
 // plus the process CPU time of the first two (*_cpu_ms), which other load on the machine
 // inflates far less than wall-clock time, and the load average at start and end.
 // Prints one JSON object per line: {"machine": {...}} first, then {"figure": NAME, "value": N}.
@@ -24,6 +27,8 @@ import { Storage } from '../../electron/storage/storage.ts';
 import { printMachineLine } from './machine.ts';
 import { CHINESE_WORDS, makeCorpus, prng } from './storage-corpus.ts';
 import { seedDatabase } from './storage-seed.ts';
+import { mulberry32 } from '../../electron/test-support/storage/prng.ts';
+import { randomToken } from '../../electron/test-support/storage/token-samples.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -174,6 +179,8 @@ async function main(): Promise<void> {
   figure('active_path_10k_load_max_ms', loads[loads.length - 1] as number);
   figure('active_path_10k_load_cpu_ms', percentile(loadsCpu, 50));
 
+  benchTokenRecord(storage, file);
+
   // Streaming appends: every batch is a committed transaction (fsync with synchronous=FULL).
   const conversation = storage.createConversation({ title: 'append bench' });
   storage.appendUserMessage({ conversationId: conversation.id, content: 'write a long answer' });
@@ -199,6 +206,33 @@ async function main(): Promise<void> {
   figure('load_average_1m_end', os.loadavg()[0] as number);
   if (!keepDir) fs.rmSync(path.dirname(file), { recursive: true, force: true });
   else log(`database kept at ${file}`);
+}
+
+/** A 10,000-token answer streamed with its token record (5 candidates), then read back. */
+function benchTokenRecord(storage: Storage, file: string): void {
+  const TOKENS = 10_000;
+  const conversation = storage.createConversation({ title: 'token record bench' });
+  storage.appendUserMessage({ conversationId: conversation.id, content: 'write a long answer' });
+  const writer = storage.beginAssistantMessage({ conversationId: conversation.id }, { maxChunks: 16 });
+  const rand = mulberry32(SEED);
+  for (let i = 0; i < TOKENS; i += 1) writer.append(`w${i % 89} `, randomToken(rand, 5));
+  const answer = writer.finish({ status: 'complete' });
+  const db = new Database(file, { readonly: true });
+  const bytes = (db.prepare('SELECT sum(length(data)) AS n FROM token_records WHERE message_seq = (SELECT seq FROM messages WHERE id = ?)').get(answer.id) as { n: number }).n;
+  db.close();
+  figure('token_record_bytes_per_token', bytes / TOKENS);
+  const loads: number[] = [];
+  for (let i = 0; i < 20; i += 1) {
+    const started = performance.now();
+    const record = storage.getTokenRecord(answer.id);
+    loads.push(performance.now() - started);
+    if (record?.tokens.length !== TOKENS) throw new Error(`the token record read back ${record?.tokens.length ?? 0} tokens, expected ${TOKENS}`);
+  }
+  loads.sort((a, b) => a - b);
+  figure('token_record_load_10k_ms', percentile(loads, 50));
+  figure('token_record_load_10k_max_ms', loads[loads.length - 1] as number);
+  storage.softDeleteConversation(conversation.id);
+  storage.purgeConversation(conversation.id);
 }
 
 main().catch((error: unknown) => {

@@ -10,11 +10,12 @@ import { migration0002 } from './0002-search.ts';
 import { migration0003 } from './0003-cluster-messages.ts';
 import { migration0004 } from './0004-search-chars.ts';
 import { migration0005 } from './0005-presets.ts';
+import { migration0006 } from './0006-token-records.ts';
 import type { Migration } from './types.ts';
 
 export type { Migration } from './types.ts';
 
-export const MIGRATIONS: readonly Migration[] = [migration0001, migration0002, migration0003, migration0004, migration0005];
+export const MIGRATIONS: readonly Migration[] = [migration0001, migration0002, migration0003, migration0004, migration0005, migration0006];
 
 MIGRATIONS.forEach((migration, index) => {
   if (migration.version !== index + 1) throw new Error(`Migration ${migration.name} has version ${migration.version}, expected ${index + 1}`);

@@ -6,16 +6,34 @@
 // Protocol (stdout, one line each): {"t":"ready"} once loaded; after "go" on stdin:
 //   {"t":"open","recovered":N}
 //   {"t":"user","id":ID,"content":TEXT}        the user message is committed
-//   {"t":"batch","id":ID,"len":N}              the first N UTF-16 units of ID's text are committed
+//   {"t":"batch","id":ID,"len":N}              the first N UTF-16 units of ID's text are committed,
+//                                              with the token record of the chunks that wrote them
 //   {"t":"done","id":ID,"len":N}               ID is committed as complete with N units of text
 import fs from 'node:fs';
 import { pathToFileURL } from 'node:url';
+import type { RecordedToken } from '../../shared/token-record.ts';
 import { Storage } from '../../storage/storage.ts';
 import { mulberry32 } from './prng.ts';
 
 /** The text of chunk `index` of message `id`: known to the parent, so it can check prefixes. */
 export function chunkText(id: string, index: number): string {
   return index % 3 === 0 ? `${id.slice(0, 4)}#${index} 模型生成 ` : `tok${index}·${(index * 7919) % 1000} `;
+}
+
+/** The token recorded with chunk `index`: known to the parent, so it can check the record. */
+export function chunkToken(index: number): RecordedToken {
+  const probability = ((index * 37) % 101) / 100;
+  return {
+    tokenId: index,
+    probability,
+    modelProbability: probability / 2,
+    entropyBits: index % 7,
+    decodeMs: index + 0.5,
+    candidates: [
+      { tokenId: index, text: `tok${index}`, probability, modelProbability: probability / 2 },
+      { tokenId: 100_000 + (index % 5), text: '候选', probability: 1 - probability, modelProbability: null },
+    ],
+  };
 }
 
 /** The first `length` units of the text the child streams into message `id`. */
@@ -45,7 +63,7 @@ function run(file: string, seed: number): void {
       { intervalMs: 1_000_000, maxChunks: 1 + Math.floor(rand() * 4), onCommit: (batch) => report({ t: 'batch', id: batch.messageId, len: batch.committedLength }) },
     );
     const chunks = 4 + Math.floor(rand() * 30);
-    for (let index = 0; index < chunks; index += 1) writer.append(chunkText(writer.messageId, index));
+    for (let index = 0; index < chunks; index += 1) writer.append(chunkText(writer.messageId, index), chunkToken(index));
     const done = writer.finish({ status: 'complete', stats: { decodeTokens: chunks, stopReason: 'eos' } });
     report({ t: 'done', id: done.id, len: done.content.length });
   }
