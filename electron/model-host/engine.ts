@@ -26,6 +26,7 @@ import { KvBuffers, PromptCache } from './kv-cache.ts';
 import { ProducedTurns } from './produced-turn.ts';
 import { fitPrompt } from './prompt-window.ts';
 import { sampleToken, SeededRandom } from './sampler.ts';
+import { modelDistribution } from './token-statistics.ts';
 
 // Offline by default: a model is only ever loaded from a folder on disk.
 env.allowRemoteModels = false;
@@ -228,8 +229,11 @@ export class Engine {
     let decodeTokens = 0;
     let firstTokenAt = 0;
     let stopReason: StopReason;
+    let stepStarted = performance.now();
     for (;;) {
+      const model = request.candidates > 0 ? modelDistribution(logits) : null;
       const pick = sampleToken(logits, params, random, history, request.candidates);
+      const decodeMs = performance.now() - stepStarted;
       decodeTokens++;
       if (decodeTokens === 1) firstTokenAt = performance.now();
       history.push(pick.tokenId);
@@ -247,7 +251,9 @@ export class Engine {
         text,
         tokenId: pick.tokenId,
         probability: pick.probability,
-        ...(pick.candidates ? { candidates: pick.candidates.map((c) => ({ ...c, text: this.tokenText(tokenizer, c.tokenId) })) } : {}),
+        decodeMs,
+        ...(pick.candidates ? { candidates: pick.candidates.map((c) => ({ ...c, text: this.tokenText(tokenizer, c.tokenId), ...(model ? { modelProbability: model.probability(c.tokenId) } : {}) })) } : {}),
+        ...(model ? { modelProbability: model.probability(pick.tokenId), entropyBits: model.entropyBits } : {}),
       });
       if (stop) {
         stopReason = stop;
@@ -260,6 +266,7 @@ export class Engine {
         stopReason = 'cancelled';
         break;
       }
+      stepStarted = performance.now();
       logits = await forward(runner, cache, [pick.tokenId]);
     }
 

@@ -124,7 +124,13 @@ export const generationStatsSchema = z
 export type GenerationStats = z.infer<typeof generationStatsSchema>;
 
 export const tokenCandidateSchema = z
-  .object({ tokenId: z.number().int().min(0), text: z.string(), probability: z.number().min(0).max(1) })
+  .object({
+    tokenId: z.number().int().min(0),
+    text: z.string(),
+    probability: z.number().min(0).max(1),
+    /** Softmax of the raw logits (no penalty, temperature 1, nothing cut); absent where the source cannot tell. */
+    modelProbability: z.number().min(0).max(1).optional(),
+  })
   .strict();
 export type TokenCandidate = z.infer<typeof tokenCandidateSchema>;
 
@@ -194,6 +200,11 @@ export const hostEventSchema = z.discriminatedUnion('type', [
       /** Probability of the chosen token under the sampler's final distribution. */
       probability: z.number().min(0).max(1),
       candidates: z.array(tokenCandidateSchema).optional(),
+      /** With candidates: the chosen token's raw-softmax probability and the entropy (bits) of that distribution. */
+      modelProbability: z.number().min(0).max(1).optional(),
+      entropyBits: z.number().min(0).optional(),
+      /** Milliseconds this token took (its forward pass and sampling; the first: sampling after prefill). */
+      decodeMs: z.number().min(0).optional(),
     })
     .strict(),
   z.object({ type: z.literal('done'), requestId, stats: generationStatsSchema }).strict(),
