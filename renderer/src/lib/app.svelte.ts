@@ -5,6 +5,7 @@
 //   calls -> notices;  settings -> calls;  connection -> (the transport only)
 //   recovery, conversation list, search, models -> calls, notices
 //   chat -> calls, notices, conversation list, settings;  models screen -> calls, notices, models
+//   presets -> calls, notices
 // A store that must tell another of something (a deletion, a stale view) is handed a callback
 // here instead of importing it.
 import type { InstalledModel } from '@shared/model-registry-types.ts';
@@ -15,6 +16,7 @@ import { Connection } from './stores/connection.svelte.ts';
 import { ConversationList } from './stores/conversation-list.svelte.ts';
 import { ModelsScreenStore } from './stores/models-screen.svelte.ts';
 import { ModelsStore } from './stores/models.svelte.ts';
+import { PresetsStore } from './stores/presets.svelte.ts';
 import { Notices } from './stores/notices.svelte.ts';
 import { RecoveryStore } from './stores/recovery.svelte.ts';
 import { SearchStore } from './stores/search.svelte.ts';
@@ -37,6 +39,7 @@ export class AppState {
   readonly chat: ChatStore;
   readonly models: ModelsStore;
   readonly modelsScreen: ModelsScreenStore;
+  readonly presets: PresetsStore;
   private readonly unsubscribers: Array<() => void> = [];
 
   constructor(readonly transport: Transport) {
@@ -58,6 +61,8 @@ export class AppState {
     this.chat = new ChatStore(this.calls, notices, this.conversations, this.settings);
     this.models = new ModelsStore(this.calls, notices);
     this.modelsScreen = new ModelsScreenStore(this.calls, notices, this.models);
+    // A deleted preset may have been the default for new chats.
+    this.presets = new PresetsStore(this.calls, notices, () => void this.settings.load());
   }
 
   /** Subscribes to the events and loads what the first screen needs (and `conversationId`, if given). */
@@ -91,6 +96,7 @@ export class AppState {
     const { activeId } = this.chat;
     await Promise.all([
       this.settings.load(),
+      this.presets.load(),
       this.models.loadInstalled(),
       this.models.loadStatus(),
       this.conversations.load(),

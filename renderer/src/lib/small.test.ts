@@ -21,6 +21,7 @@ const conversation = (id: string, pinned: boolean, updatedAt: number): Conversat
   systemPrompt: null,
   sampling: null,
   selectedLeafId: null,
+  presetId: null,
 });
 
 describe('conversations', () => {

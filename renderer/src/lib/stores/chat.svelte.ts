@@ -17,6 +17,15 @@ import type { SettingsStore } from './settings.svelte.ts';
 export interface DraftSettings {
   systemPrompt: string | null;
   sampling: StoredSampling | null;
+  /** undefined: the default preset for new chats (the settings'); null: none. */
+  presetId?: string | null;
+}
+
+/** A change to the open (or draft) conversation's settings. */
+export interface SettingsChange {
+  systemPrompt?: string | null;
+  sampling?: StoredSampling | null;
+  presetId?: string | null;
 }
 
 export class ChatStore {
@@ -159,11 +168,12 @@ export class ChatStore {
     });
   }
 
-  private newConversation(content: string): { title: string; systemPrompt?: string; sampling?: StoredSampling } {
+  private newConversation(content: string): { title: string; systemPrompt?: string; sampling?: StoredSampling; presetId?: string | null } {
     return {
       title: titleFrom(content),
       ...(this.draft.systemPrompt !== null ? { systemPrompt: this.draft.systemPrompt } : {}),
       ...(this.draft.sampling ? { sampling: this.draft.sampling } : {}),
+      ...(this.draft.presetId !== undefined ? { presetId: this.draft.presetId } : {}),
     };
   }
 
@@ -269,13 +279,19 @@ export class ChatStore {
   }
 
   /** The system prompt and sampling of the open conversation, or of the draft before the first message. */
-  async updateSettings(change: { systemPrompt?: string | null; sampling?: StoredSampling | null }): Promise<boolean> {
+  async updateSettings(change: SettingsChange): Promise<boolean> {
     if (!this.activeId) {
       this.draft = { ...this.draft, ...change };
       return true;
     }
     const id = this.activeId;
     return this.calls.guard(async () => this.list.upsert(await this.calls.call('conversations.updateSettings', { id, ...change })));
+  }
+
+  /** The preset the open conversation (or the draft) follows; null: none. */
+  get presetId(): string | null {
+    if (this.activeId) return this.conversation?.presetId ?? null;
+    return this.draft.presetId === undefined ? (this.settings.current?.defaultPresetId ?? null) : this.draft.presetId;
   }
 
   /** The sampling the next answer of the open (or draft) conversation uses, per field. */

@@ -16,6 +16,7 @@ const conversation = (change: Partial<Conversation> = {}): Conversation => ({
   systemPrompt: null,
   sampling: null,
   selectedLeafId: null,
+  presetId: null,
   ...change,
 });
 

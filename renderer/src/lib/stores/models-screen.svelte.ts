@@ -3,6 +3,7 @@
 // "add by repo id". Downloads are followed from the start (they are local records, and a
 // download keeps going while the screen is closed); the catalog and system figures are read
 // when the screen or the first-run screen first needs them.
+import type { ChatTemplateChoice, ChatTemplatePreview } from '@shared/chat-template-types.ts';
 import type { SystemInfo } from '@shared/chat-types.ts';
 import type { EventPayload } from '@shared/contract.ts';
 import type { ModelDtype } from '@shared/model-host-protocol.ts';
@@ -55,6 +56,8 @@ export class ModelsScreenStore {
   removing = $state(false);
   importing = $state(false);
   importError = $state<string | null>(null);
+  /** The folder last refused for lacking a chat template: the form offers to choose one. */
+  importNeedsTemplate = $state<string | null>(null);
 
   private detailsRequested = false;
 
@@ -212,22 +215,41 @@ export class ModelsScreenStore {
   }
 
   /** Copies a folder into the models folder; resolves true when it was accepted. */
-  async importFolder(folder: string, name?: string): Promise<boolean> {
+  async importFolder(folder: string, name?: string, chatTemplate?: ChatTemplateChoice): Promise<boolean> {
     const clean = folder.trim();
     if (!clean || this.importing) return false;
     this.importing = true;
     this.importError = null;
     try {
-      const model = await this.calls.call('models.import', { path: clean, ...(name?.trim() ? { name: name.trim() } : {}) });
+      const model = await this.calls.call('models.import', { path: clean, ...(name?.trim() ? { name: name.trim() } : {}), ...(chatTemplate ? { chatTemplate } : {}) });
+      this.importNeedsTemplate = null;
       this.models.added(model);
       this.notices.toast(() => t('modelsScreen.imported', { name: model.name }));
       void this.refreshSystem();
       return true;
     } catch (error) {
       this.importError = describeImportError(error);
+      if (error instanceof ApiError && error.code === 'no_chat_template') this.importNeedsTemplate = clean;
       return false;
     } finally {
       this.importing = false;
+    }
+  }
+
+  /** A sample conversation rendered with a template, for a folder to import or an installed model; throws the refusal. */
+  previewChatTemplate(target: { path: string } | { modelId: string }, template: ChatTemplateChoice): Promise<ChatTemplatePreview> {
+    return this.calls.call('models.previewChatTemplate', { ...target, template });
+  }
+
+  /** Saves a template beside an installed model; resolves the refusal's words, or null when it was saved. */
+  async setChatTemplate(id: string, template: ChatTemplateChoice): Promise<string | null> {
+    try {
+      const model = await this.calls.call('models.setChatTemplate', { id, template });
+      this.models.added(model);
+      this.notices.toast(() => t('chatTemplate.saved', { name: model.name }));
+      return null;
+    } catch (error) {
+      return describeImportError(error);
     }
   }
 
