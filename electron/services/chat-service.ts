@@ -5,6 +5,7 @@
 import { randomInt } from 'node:crypto';
 import type { AppSettings, Conversation, GenerationStarted, Message } from '../shared/chat-types.ts';
 import type { CallInput, EventPayload, SendStarted } from '../shared/contract.ts';
+import type { RecordedToken } from '../shared/token-record.ts';
 import { ModelHostError } from '../shared/model-host-error.ts';
 import { SAMPLING_LIMITS, seededSamplingParamsSchema, type ChatMessage, type LoadedModelInfo, type SeededSamplingParams } from '../shared/model-host-protocol.ts';
 import { layerSettings, type ModelSamplingDefaults, type Preset } from '../shared/presets.ts';
@@ -14,6 +15,18 @@ import type { EventBus } from './event-bus.ts';
 import type { Generation, ModelHostClient } from './model-host-client.ts';
 import type { ModelService } from './model-service.ts';
 import type { SettingsService } from './settings-service.ts';
+
+/** A token event as the answer's token record keeps it (unknown where the source did not say). */
+export function recordedToken(event: Omit<EventPayload<'generation.token'>, 'conversationId' | 'messageId' | 'text'>): RecordedToken {
+  return {
+    tokenId: event.tokenId,
+    probability: event.probability,
+    modelProbability: event.modelProbability ?? null,
+    entropyBits: event.entropyBits ?? null,
+    decodeMs: event.decodeMs ?? null,
+    candidates: (event.candidates ?? []).map((c) => ({ tokenId: c.tokenId, text: c.text, probability: c.probability, modelProbability: c.modelProbability ?? null })),
+  };
+}
 
 /** The view a request was made from no longer matches the conversation. */
 export class StaleViewError extends Error {
@@ -263,20 +276,12 @@ export class ChatService {
           droppedMessages: event.droppedMessages,
         }),
       onToken: (event) => {
-        unshown.push({
-          conversationId,
-          messageId,
-          text: event.text,
-          tokenId: event.tokenId,
-          probability: event.probability,
-          ...(event.candidates ? { candidates: event.candidates } : {}),
-        });
-        if (event.text) {
-          saidSomething = true;
-          writer.append(event.text);
-        }
-        // A token with no text has nothing to store: shown at once unless text before it waits.
-        else if (writer.unsavedText === '') showCommitted();
+        const { type: _type, requestId: _requestId, ...token } = event;
+        unshown.push({ conversationId, messageId, ...token });
+        if (event.text) saidSomething = true;
+        // Every token goes into the record, a token with no text (part of a character) too;
+        // it is shown once its batch is committed, like text.
+        writer.append(event.text, recordedToken(event));
       },
     });
     active.generation = generation;

@@ -16,7 +16,8 @@ import type {
   Siblings,
   SystemInfo,
 } from './chat-types.ts';
-import { samplingParamsSchema, tokenCandidateSchema, generationStatsSchema, dtypeSchema } from './model-host-protocol.ts';
+import { samplingParamsSchema, tokenCandidateSchema, generationStatsSchema, dtypeSchema, SAMPLING_LIMITS } from './model-host-protocol.ts';
+import type { TokenRecord } from './token-record.ts';
 import { apiServerSettingsSchema, type ApiServerStatus } from './openai-api-types.ts';
 import { remoteCalls, type RemoteCallOutputs } from './remote-model-types.ts';
 import { presetCalls, type PresetCallOutputs } from './presets.ts';
@@ -46,7 +47,7 @@ export const settingsSchema = z
     /** null: follow the system language. */
     language: z.enum(['en', 'zh-CN']).nullable(),
     /** How many next-token candidates each token event carries (0 hides the visualisation). */
-    candidates: z.number().int().min(0).max(10),
+    candidates: z.number().int().min(0).max(SAMPLING_LIMITS.candidates),
     defaultSampling: samplingParamsSchema.omit({ seed: true }),
     defaultSystemPrompt: z.string().max(100_000),
     /** A Hugging Face mirror (https URL); null: JIELONG_HUB_HOST, HF_ENDPOINT, then huggingface.co. */
@@ -82,6 +83,8 @@ export const calls = {
   'messages.siblings': z.object({ messageId: id }).strict(),
   /** Makes the active path go through this message (switching alternates, opening a search hit). */
   'messages.select': z.object({ messageId: id }).strict(),
+  /** An answer's token record (ids, probabilities, candidates, times); null when it has none. */
+  'messages.tokenRecord': z.object({ messageId: id }).strict(),
   /**
    * Into `conversationId`, or into a conversation this call creates from `newConversation` (a
    * new chat is one round trip; nothing is created when the answer cannot start).
@@ -172,6 +175,7 @@ export interface CallOutputs extends RemoteCallOutputs, PresetCallOutputs, ChatT
   'messages.activePath': ActivePath;
   'messages.siblings': Siblings;
   'messages.select': ActivePath;
+  'messages.tokenRecord': TokenRecord | null;
   'chat.send': SendStarted;
   'chat.stop': { stopped: boolean };
   'chat.regenerate': GenerationStarted;
@@ -225,6 +229,9 @@ export const events = {
       tokenId: z.number().int(),
       probability: z.number(),
       candidates: z.array(tokenCandidateSchema).optional(),
+      modelProbability: z.number().optional(),
+      entropyBits: z.number().optional(),
+      decodeMs: z.number().optional(),
     })
     .strict(),
   'generation.prefill': z

@@ -9,8 +9,14 @@ import type { GenerationStats, TokenCandidate } from '@shared/model-host-protoco
 export interface TokenRecord {
   text: string;
   tokenId: number;
+  /** After the sampler's transforms. */
   probability: number;
   candidates: TokenCandidate[] | undefined;
+  /** Softmax of the raw logits, and the entropy (bits) of that distribution; undefined: not known. */
+  modelProbability?: number | undefined;
+  entropyBits?: number | undefined;
+  /** How long the token took, ms. */
+  decodeMs?: number | undefined;
 }
 
 export type LiveStatus = 'streaming' | 'complete' | 'interrupted' | 'error';
@@ -71,7 +77,15 @@ export class LiveAnswer {
   onToken(event: EventPayload<'generation.token'>): void {
     this.firstTokenAt ??= performance.now();
     this.text += event.text;
-    this.tokens.push({ text: event.text, tokenId: event.tokenId, probability: event.probability, candidates: event.candidates });
+    this.tokens.push({
+      text: event.text,
+      tokenId: event.tokenId,
+      probability: event.probability,
+      candidates: event.candidates,
+      modelProbability: event.modelProbability,
+      entropyBits: event.entropyBits,
+      decodeMs: event.decodeMs,
+    });
     this.changed();
   }
 

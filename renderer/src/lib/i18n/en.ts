@@ -104,7 +104,6 @@ export const en = {
     settings: 'Chat settings',
     tokenView: 'Token view',
     tokenViewHint: 'Show each token of an answer; hover or focus one to see what else the model could have picked.',
-    tokenViewUnavailable: 'Token details are kept only for answers written in this session.',
     tokenViewLabel: 'Tokens of the answer; use the arrow keys to move between them',
   },
   stats: {
@@ -528,6 +527,20 @@ export const en = {
     exampleOpening: 'the opening of a poem: it goes on from where you stop',
     exampleTitle: 'a title in book-title marks: it writes a poem',
     button: 'Start with Jielong Poet',
+  },
+  inspector: {
+    noRecord: 'This answer has no token record: it was written before Jielong kept them, or imported without one.',
+    unreadable: 'This answer’s token record could not be read.',
+    legend: 'Probability of each picked token, after the sampler:',
+    atLeast: '{{value}} or more',
+    below: 'under {{value}}',
+    modelProbability: 'model alone: {{value}}',
+    entropy: 'entropy {{value}} bits',
+    greedy: 'greedy pick',
+    notGreedy: 'not the greedy pick',
+    decodeTime: 'took {{value}}',
+    columnSampler: 'sampler',
+    columnModel: 'model',
   },
 } as const;
 

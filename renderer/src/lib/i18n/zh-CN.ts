@@ -104,7 +104,6 @@ export const zhCN: LocaleShape = {
     settings: '对话设置',
     tokenView: '词元视图',
     tokenViewHint: '逐个显示回答中的词元；悬停或聚焦某个词元，可以看到模型当时还可能选择哪些词元。',
-    tokenViewUnavailable: '只有本次会话中生成的回答才保留词元详情。',
     tokenViewLabel: '回答的词元；用方向键在词元之间移动',
   },
   stats: {
@@ -528,5 +527,19 @@ export const zhCN: LocaleShape = {
     exampleOpening: '诗的开头：它从你停下的地方接着写',
     exampleTitle: '书名号里的题目：它写一首诗',
     button: '先用接龙诗人',
+  },
+  inspector: {
+    noRecord: '这个回答没有词元记录：它写于接龙开始保存记录之前，或导入时没有带上记录。',
+    unreadable: '无法读取这个回答的词元记录。',
+    legend: '每个选中词元在采样器处理后的概率：',
+    atLeast: '{{value}} 及以上',
+    below: '低于 {{value}}',
+    modelProbability: '模型本身：{{value}}',
+    entropy: '熵 {{value}} 比特',
+    greedy: '贪心选择',
+    notGreedy: '不是贪心选择',
+    decodeTime: '用时 {{value}}',
+    columnSampler: '采样后',
+    columnModel: '模型',
   },
 };
