@@ -435,7 +435,7 @@ export const en = {
     notForNewChats: 'Stop using for new chats',
     from: 'from {{source}}',
     source: {
-      app: 'app default',
+      app: 'the app’s default',
       model: 'the model',
       preset: 'the preset',
       conversation: 'this chat',
