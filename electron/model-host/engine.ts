@@ -25,6 +25,7 @@ import { IncrementalDetokenizer } from './incremental-detokenizer.ts';
 import { KvBuffers, PromptCache } from './kv-cache.ts';
 import { ProducedTurns } from './produced-turn.ts';
 import { fitPrompt } from './prompt-window.ts';
+import { forcedPick } from './forced-pick.ts';
 import { sampleToken, SeededRandom } from './sampler.ts';
 import { modelDistribution } from './token-statistics.ts';
 
@@ -66,6 +67,10 @@ export interface GenerateRequest {
   params: SeededSamplingParams;
   candidates: number;
   reuseCache: boolean;
+  /** Token ids of the answer so far: generation continues after them. */
+  answerPrefix?: number[] | undefined;
+  /** The first token is this one instead of the sampler's pick. */
+  forceFirstToken?: number | undefined;
 }
 
 export interface GenerateCallbacks {
@@ -203,8 +208,19 @@ export class Engine {
       renderedText.set(ids, text);
       return ids;
     };
-    const { tokenIds: promptIds, droppedMessages } =
-      request.prompt !== undefined ? rawPrompt(tokenizer.encode(request.prompt), info.contextLength) : fitPrompt(request.messages ?? [], params.maxNewTokens, info.contextLength, encodeChat);
+    const answerPrefix = request.answerPrefix ?? [];
+    for (const id of [...answerPrefix, ...(request.forceFirstToken === undefined ? [] : [request.forceFirstToken])]) {
+      if (id >= info.vocabSize) throw new ModelHostError('invalid_request', `Token ${id} is not in this model's vocabulary of ${info.vocabSize}: the answer was written by another model.`);
+    }
+    const fitted =
+      request.prompt !== undefined
+        ? rawPrompt(tokenizer.encode(request.prompt), info.contextLength)
+        : fitPrompt(request.messages ?? [], params.maxNewTokens + answerPrefix.length, info.contextLength, encodeChat);
+    const { droppedMessages } = fitted;
+    // The answer so far is part of the prompt: its keys and values come from the cache when they match.
+    const renderedLength = fitted.tokenIds.length;
+    const promptIds = answerPrefix.length > 0 ? [...fitted.tokenIds, ...answerPrefix] : fitted.tokenIds;
+    if (promptIds.length >= info.contextLength) throw new ModelHostError('context_full', `The answer so far fills this model's context of ${info.contextLength} tokens.`);
 
     if (!request.reuseCache) cache.clear();
     const cachedTokens = cache.reuseFor(promptIds);
@@ -213,6 +229,8 @@ export class Engine {
     const { seed } = params;
     const random = new SeededRandom(seed);
     const detokenizer = new IncrementalDetokenizer((ids) => tokenizer.decode(ids, { skip_special_tokens: true }));
+    // The answer so far was shown already: the detokenizer only learns its context.
+    for (const id of answerPrefix) detokenizer.push(id);
     const history = [...promptIds];
 
     // Prefill in chunks: a graph without num_logits_to_keep returns logits for every fed
@@ -232,7 +250,10 @@ export class Engine {
     let stepStarted = performance.now();
     for (;;) {
       const model = request.candidates > 0 ? modelDistribution(logits) : null;
-      const pick = sampleToken(logits, params, random, history, request.candidates);
+      const pick =
+        decodeTokens === 0 && request.forceFirstToken !== undefined
+          ? forcedPick(logits, params, history, request.candidates, request.forceFirstToken)
+          : sampleToken(logits, params, random, history, request.candidates);
       const decodeMs = performance.now() - stepStarted;
       decodeTokens++;
       if (decodeTokens === 1) firstTokenAt = performance.now();
@@ -270,9 +291,9 @@ export class Engine {
       logits = await forward(runner, cache, [pick.tokenId]);
     }
 
-    const answerIds = history.slice(promptIds.length);
+    const answerIds = history.slice(renderedLength);
     const answerText = tokenizer.decode(answerIds, { skip_special_tokens: false, clean_up_tokenization_spaces: false });
-    if (request.prompt === undefined) this.produced.add({ text: (renderedText.get(promptIds) ?? '') + answerText, ids: history });
+    if (request.prompt === undefined) this.produced.add({ text: (renderedText.get(fitted.tokenIds) ?? '') + answerText, ids: history });
 
     const decodeMs = performance.now() - firstTokenAt;
     return {

@@ -37,6 +37,9 @@ export interface GenerateOptions {
   params: SeededSamplingParams;
   candidates?: number;
   reuseCache?: boolean;
+  /** Token ids of the answer so far (continue, branch), and the token a branch starts with. */
+  answerPrefix?: number[];
+  forceFirstToken?: number;
   onPrefill?(event: HostEventOf<'prefill'>): void;
   onToken?(event: HostEventOf<'token'>): void;
 }
@@ -141,6 +144,8 @@ export class ModelHostClient {
         params: options.params,
         candidates: options.candidates ?? 0,
         reuseCache: options.reuseCache ?? true,
+        ...(options.answerPrefix?.length ? { answerPrefix: options.answerPrefix } : {}),
+        ...(options.forceFirstToken !== undefined ? { forceFirstToken: options.forceFirstToken } : {}),
       },
       'generate',
       (event) => {

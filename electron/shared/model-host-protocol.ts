@@ -90,6 +90,13 @@ export const hostRequestSchema = z.discriminatedUnion('type', [
       candidates: z.number().int().min(0).max(SAMPLING_LIMITS.candidates).default(0),
       /** Reuse the KV cache of the previous request where its token prefix matches. */
       reuseCache: z.boolean().default(true),
+      /**
+       * The answer so far (token ids after the rendered prompt): generation goes on after it,
+       * with the cache reused up to it. Continuing an answer, or branching from one of its tokens.
+       */
+      answerPrefix: z.array(z.number().int().min(0)).max(SAMPLING_LIMITS.maxNewTokens * 8).optional(),
+      /** The first token is this one, not the sampler's pick (branching from a token). */
+      forceFirstToken: z.number().int().min(0).optional(),
     })
     .strict()
     .refine((request) => (request.messages === undefined) !== (request.prompt === undefined), 'a generate request has either messages or a prompt'),
