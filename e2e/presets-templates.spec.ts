@@ -4,32 +4,22 @@
 // default for new chats, renamed and deleted (the chat keeps its values); a folder without a
 // chat template is imported by choosing one (a broken template refused with the UI's words,
 // ChatML's sample rendered and counted), then chats. Screenshots light and dark.
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Page, TestInfo } from '@playwright/test';
 import { expect, screenshot, send, test, waitForAnswer } from './support/fixtures.ts';
 import type { PageGlobals } from './support/page-globals.ts';
-import { DEMO_MODEL_DIR, type TestHost } from './support/test-host.ts';
+import { editedTinyModel } from '../electron/test-support/model-copies.ts';
+import type { TestHost } from './support/test-host.ts';
 
 type WithApp = PageGlobals & { __jielong: { settings: { update(patch: { theme: string }): Promise<boolean> } } };
 
-/** The tiny model written by make:model, edited: `edit` changes its JSON files. */
-function tinyCopy(dir: string, edit: (files: { generation: Record<string, unknown>; tokenizerConfig: Record<string, unknown> }) => void): string {
-  cpSync(DEMO_MODEL_DIR, dir, { recursive: true });
-  const read = (file: string): Record<string, unknown> => JSON.parse(readFileSync(path.join(dir, file), 'utf8')) as Record<string, unknown>;
-  const files = { generation: read('generation_config.json'), tokenizerConfig: read('tokenizer_config.json') };
-  edit(files);
-  writeFileSync(path.join(dir, 'generation_config.json'), JSON.stringify(files.generation));
-  writeFileSync(path.join(dir, 'tokenizer_config.json'), JSON.stringify(files.tokenizerConfig));
-  return dir;
-}
-
 const ROOT = mkdtempSync(path.join(os.tmpdir(), 'jielong-presets-e2e-'));
 /** A bundled model that recommends its own sampling, as Qwen2.5 Instruct does. */
-const RECOMMENDING = tinyCopy(path.join(ROOT, 'tiny-recommends'), ({ generation }) => Object.assign(generation, { temperature: 0.7, top_p: 0.8, top_k: 20, repetition_penalty: 1.05 }));
+const RECOMMENDING = editedTinyModel(path.join(ROOT, 'tiny-recommends'), ({ generation }) => Object.assign(generation, { temperature: 0.7, top_p: 0.8, top_k: 20, repetition_penalty: 1.05 }));
 /** A folder that lacks only its chat template. */
-const NO_TEMPLATE = tinyCopy(path.join(ROOT, 'no-template'), ({ tokenizerConfig }) => delete tokenizerConfig['chat_template']);
+const NO_TEMPLATE = editedTinyModel(path.join(ROOT, 'no-template'), ({ tokenizerConfig }) => delete tokenizerConfig['chat_template']);
 test.afterAll(() => rmSync(ROOT, { recursive: true, force: true }));
 
 test.describe.configure({ mode: 'serial' });

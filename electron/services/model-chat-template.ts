@@ -3,8 +3,8 @@
 // counted with the folder's tokenizer.json), saving it beside the model, the check of a real
 // conversation before it goes to the model host, and the sampling generation_config.json
 // recommends. Files are read asynchronously; a tokenizer is kept for the last few folders.
-import { createHash, randomBytes } from 'node:crypto';
-import { open, readFile, rename, rm } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { ChatTemplateChoice, ChatTemplatePreview, ModelDefaults } from '../shared/chat-template-types.ts';
 import type { ChatMessage } from '../shared/model-host-protocol.ts';
@@ -13,6 +13,7 @@ import { chosenChatTemplate, modelChatTemplate, renderChatTemplate, type NamedCh
 import { CHAT_TEMPLATE_FILE } from '../model-files/chat-templates.ts';
 import { generationDefaults } from '../model-files/generation-defaults.ts';
 import type { ModelSetup } from './chat-service.ts';
+import { writeFileAtomic } from './model-registry-store.ts';
 
 /** A chosen template that cannot render a conversation; the message names the template. */
 export class ChatTemplateRefusal extends Error {
@@ -80,22 +81,8 @@ export async function previewChatTemplate(dir: string, choice: ChatTemplateChoic
 
 /** Writes chat_template.jinja into `dir` (a crash leaves the old file or the new one); returns what the manifest lists. */
 export async function writeChatTemplate(dir: string, source: string): Promise<{ path: string; size: number; sha256: string }> {
-  const file = path.join(dir, CHAT_TEMPLATE_FILE);
-  const temporary = `${file}.${randomBytes(6).toString('hex')}.tmp`;
   const bytes = Buffer.from(source, 'utf8');
-  const handle = await open(temporary, 'w');
-  try {
-    await handle.writeFile(bytes);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  try {
-    await rename(temporary, file);
-  } catch (error) {
-    await rm(temporary, { force: true });
-    throw error;
-  }
+  await writeFileAtomic(path.join(dir, CHAT_TEMPLATE_FILE), bytes);
   tokenizers.delete(dir);
   return { path: CHAT_TEMPLATE_FILE, size: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') };
 }

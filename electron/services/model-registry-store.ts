@@ -117,11 +117,16 @@ export function isSafeRelativePath(file: string): boolean {
 
 /** Writes JSON so that a crash leaves the old file or the new one, never half of one. */
 export async function writeJsonAtomic(file: string, value: unknown): Promise<void> {
+  await writeFileAtomic(file, `${JSON.stringify(value, null, 2)}\n`);
+}
+
+/** Writes a file so that a crash leaves the old file or the new one, never half of one. */
+export async function writeFileAtomic(file: string, data: string | Uint8Array): Promise<void> {
   await mkdir(path.dirname(file), { recursive: true });
   const temporary = `${file}.${randomBytes(6).toString('hex')}.tmp`;
   const handle = await open(temporary, 'w');
   try {
-    await handle.writeFile(`${JSON.stringify(value, null, 2)}\n`);
+    await handle.writeFile(data);
     await handle.sync();
   } finally {
     await handle.close();

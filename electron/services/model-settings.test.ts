@@ -1,35 +1,19 @@
 // Each model at its best, through the dispatch over real storage and a real model host on the
 // bundled tiny model (written by npm run make:model): its generation_config.json sampling as
 // its defaults, presets layered over them, and a chat template chosen for a folder without one.
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { AutoTokenizer } from '@huggingface/transformers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GenerationStarted } from '../shared/chat-types.ts';
 import type { CallName, CallOutput, EventPayload } from '../shared/contract.ts';
+import { editedTinyModel } from '../test-support/model-copies.ts';
 import { createAppServices, type AppServices } from './app-services.ts';
 import { nodeHostSpawner } from './node-host-process.ts';
-
-const TINY = fileURLToPath(new URL('../../resources/models/jielong-tiny-random', import.meta.url));
 /** What the model's authors recommend, as generation_config.json states it. */
 const RECOMMENDED = { temperature: 1.3, top_k: 7, top_p: 0.9, repetition_penalty: 1.2, max_new_tokens: 24 };
 const BY_HAND = { temperature: 1.3, topK: 7, topP: 0.9, repetitionPenalty: 1.2, maxNewTokens: 24 };
-
-/** A copy of the tiny model under a new id, its JSON files changed by `edit`. */
-function tinyCopy(into: string, id: string, edit: (files: { generation: Record<string, unknown>; tokenizerConfig: Record<string, unknown> }) => void, manifest = true): string {
-  const dir = path.join(into, id);
-  cpSync(TINY, dir, { recursive: true });
-  const read = (file: string): Record<string, unknown> => JSON.parse(readFileSync(path.join(dir, file), 'utf8')) as Record<string, unknown>;
-  const files = { generation: read('generation_config.json'), tokenizerConfig: read('tokenizer_config.json') };
-  edit(files);
-  writeFileSync(path.join(dir, 'generation_config.json'), JSON.stringify(files.generation));
-  writeFileSync(path.join(dir, 'tokenizer_config.json'), JSON.stringify(files.tokenizerConfig));
-  if (manifest) writeFileSync(path.join(dir, 'jielong.json'), JSON.stringify({ ...read('jielong.json'), id }));
-  else rmSync(path.join(dir, 'jielong.json'));
-  return dir;
-}
 
 describe('model defaults, presets and chat templates, end to end on the services', () => {
   let root: string;
@@ -54,9 +38,12 @@ describe('model defaults, presets and chat templates, end to end on the services
   beforeAll(async () => {
     root = mkdtempSync(path.join(os.tmpdir(), 'jielong-model-settings-'));
     const bundled = path.join(root, 'bundled');
-    tinyCopy(bundled, 'tiny-recommends', ({ generation }) => Object.assign(generation, RECOMMENDED));
-    tinyCopy(bundled, 'tiny-plain', () => undefined);
-    tinyCopy(root, 'no-template', ({ tokenizerConfig }) => delete tokenizerConfig['chat_template'], false);
+    editedTinyModel(path.join(bundled, 'tiny-recommends'), ({ generation, manifest }) => {
+      Object.assign(generation, RECOMMENDED);
+      manifest['id'] = 'tiny-recommends';
+    });
+    editedTinyModel(path.join(bundled, 'tiny-plain'), ({ manifest }) => (manifest['id'] = 'tiny-plain'));
+    editedTinyModel(path.join(root, 'no-template'), ({ tokenizerConfig }) => delete tokenizerConfig['chat_template']);
     app = createAppServices({ dataDir: path.join(root, 'data'), bundledModelsDir: bundled, spawnHost: nodeHostSpawner(), models: { restartBackoffMs: [50] } });
     app.events.subscribe((name, payload) => {
       if (name === 'generation.error') errors.push(payload as EventPayload<'generation.error'>);
