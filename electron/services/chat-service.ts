@@ -124,6 +124,12 @@ export class ChatService {
     await this.active?.finished;
   }
 
+  /** The loaded model's recommended sampling (none when no model of this machine is loaded). */
+  async loadedModelDefaults(): Promise<ModelSamplingDefaults> {
+    const model = await this.models.ready().catch(() => null);
+    return model ? (await this.setupFor(model.info)).defaults : {};
+  }
+
   /** The user's message into a conversation, or into a new one (created only once a model is ready), and its answer. */
   send(input: CallInput<'chat.send'>): Promise<SendStarted> {
     return this.exclusively(async () => {

@@ -10,6 +10,7 @@ import type { GenerationStarted } from '../shared/chat-types.ts';
 import type { CallName, CallOutput, EventPayload } from '../shared/contract.ts';
 import { editedTinyModel } from '../test-support/model-copies.ts';
 import { createAppServices, type AppServices } from './app-services.ts';
+import { appBackend } from './openai/api-controller.ts';
 import { nodeHostSpawner } from './node-host-process.ts';
 /** What the model's authors recommend, as generation_config.json states it. */
 const RECOMMENDED = { temperature: 1.3, top_k: 7, top_p: 0.9, repetition_penalty: 1.2, max_new_tokens: 24 };
@@ -67,6 +68,8 @@ describe('model defaults, presets and chat templates, end to end on the services
     // What the answer was made with is stored with it: the model's values, the seed chosen.
     expect(fromModel.sampling).toMatchObject({ ...BY_HAND, seed: 77 });
     expect(fromModel.sampling).toEqual(fromHand.sampling);
+    // The OpenAI-compatible API's defaults are the same: the app's, under the model's own.
+    expect(await appBackend(app).defaults()).toEqual({ ...app.settings.get().defaultSampling, ...BY_HAND });
   });
 
   it('presets sit over the model and under the conversation; a default preset applies to new chats; deleting one leaves its chats their values', { timeout: 60_000 }, async () => {

@@ -28,7 +28,8 @@ export function appBackend({ storage, host, models, registry, settings, chat }: 
     status: () => models.getStatus(),
     load: (modelId) => models.load(modelId),
     generate: (options) => host.generate(options),
-    defaults: () => settings.get().defaultSampling,
+    // The app's defaults under the loaded model's own recommendation, as in the app's chats.
+    defaults: async () => ({ ...settings.get().defaultSampling, ...(await chat.loadedModelDefaults()) }),
     chat: { busy: () => chat.busy, idle: () => chat.idle() },
     store: (exchange) => storeExchange(storage, exchange),
   };

@@ -32,8 +32,8 @@ export interface OpenAiBackend {
   /** Loads (switching if need be) an installed model. */
   load(modelId: string): Promise<unknown>;
   generate(options: GenerateOptions): Generation;
-  /** Sampling for the fields a request leaves out (the app's defaults). */
-  defaults(): Omit<SamplingParams, 'seed'>;
+  /** Sampling for the fields a request leaves out (the app's defaults under the loaded model's own). */
+  defaults(): Omit<SamplingParams, 'seed'> | Promise<Omit<SamplingParams, 'seed'>>;
   chat: ChatActivity;
   /** Keeps an API chat as a conversation; called only when the user turned that on. */
   store?(record: StoredExchange): void;
@@ -445,7 +445,7 @@ async function complete(context: Context, request: IncomingMessage, response: Se
       }
       if (disconnect.signal.aborted) return;
     }
-    const params = samplingFrom(body, backend.defaults());
+    const params = samplingFrom(body, await backend.defaults());
     const filter = new StopFilter<TokenInfo>(stopStrings(body));
     const id = `${job.kind === 'chat' ? 'chatcmpl' : 'cmpl'}-${randomUUID().replaceAll('-', '')}`;
     const created = Math.floor(Date.now() / 1000);
