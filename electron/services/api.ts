@@ -80,6 +80,8 @@ export function createHandlers({ storage, chat, models, settings, registry, down
     'chat.send': (input) => chat.send(input),
     'chat.stop': (input) => chat.stop(input),
     'chat.regenerate': (input) => chat.regenerate(input),
+    'chat.branch': (input) => chat.branchFromToken(input),
+    'chat.continue': (input) => chat.continueAnswer(input),
     'chat.editAndResend': (input) => chat.editAndResend(input),
     'models.list': () => registry.list(),
     'models.status': () => models.getStatus(),

@@ -6,6 +6,7 @@ import { randomInt } from 'node:crypto';
 import type { AppSettings, Conversation, GenerationStarted, Message } from '../shared/chat-types.ts';
 import type { CallInput, EventPayload, SendStarted } from '../shared/contract.ts';
 import type { RecordedToken } from '../shared/token-record.ts';
+import { copyKeptTokens, planBranch, planContinue, type AnswerStart, type PlannedStart } from './answer-start.ts';
 import { ModelHostError } from '../shared/model-host-error.ts';
 import { SAMPLING_LIMITS, seededSamplingParamsSchema, type ChatMessage, type LoadedModelInfo, type SeededSamplingParams } from '../shared/model-host-protocol.ts';
 import { layerSettings, type ModelSamplingDefaults, type Preset } from '../shared/presets.ts';
@@ -230,7 +231,27 @@ export class ChatService {
   }
 
   /** Begins the answer under `question` and streams it; resolves once it has begun. */
-  private answer(conversationId: string, question: Message, modelId: string, setup: ModelSetup): SendStarted {
+  /** A new answer beside `messageId` that keeps its tokens before `index` and takes `tokenId` there (answer-start.ts). */
+  branchFromToken(input: { messageId: string; index: number; tokenId: number }): Promise<GenerationStarted> {
+    return this.startFrom(() => planBranch(this.storage, input));
+  }
+
+  /** The answer `messageId` goes on after its last token, in the same message (answer-start.ts). */
+  continueAnswer(input: { messageId: string }): Promise<GenerationStarted> {
+    return this.startFrom(() => planContinue(this.storage, input));
+  }
+
+  private startFrom(plan: () => PlannedStart): Promise<GenerationStarted> {
+    return this.exclusively(async () => {
+      const { conversationId, question, start } = plan();
+      const model = await this.models.ready();
+      const started = this.answer(conversationId, question, model.modelId, await this.setupFor(model.info), start);
+      this.events.emit('conversations.changed', { conversationId, reason: 'messages' });
+      return started;
+    });
+  }
+
+  private answer(conversationId: string, question: Message, modelId: string, setup: ModelSetup, start: AnswerStart = {}): SendStarted {
     let conversation = this.storage.getConversation(conversationId);
     // A conversation remembers the model it was last answered with, to offer it again later.
     if (conversation.modelId !== modelId) conversation = this.storage.updateConversationSettings(conversationId, { modelId });
@@ -241,11 +262,12 @@ export class ChatService {
     const showCommitted = (): void => {
       for (const event of unshown.splice(0)) this.events.emit('generation.token', event);
     };
-    const writer = this.storage.beginAssistantMessage(
-      { conversationId, parentId: question.id, modelId, sampling: params, seed: params.seed ?? null },
-      { onCommit: showCommitted },
-    );
+    const writer =
+      start.resume !== undefined
+        ? this.storage.resumeAssistantMessage(start.resume, { onCommit: showCommitted })
+        : this.storage.beginAssistantMessage({ conversationId, parentId: question.id, modelId, sampling: params, seed: params.seed ?? null }, { onCommit: showCommitted });
     const messageId = writer.messageId;
+    unshown.push(...copyKeptTokens(writer, start, conversationId));
 
     const path = this.storage.loadActivePath(conversationId).messages;
     const history: ChatMessage[] = [];
@@ -265,7 +287,7 @@ export class ChatService {
     };
     this.active = active;
 
-    let saidSomething = false;
+    let saidSomething = unshown.some((event) => event.text !== '');
     // A template that cannot render this conversation fails the answer with its own words,
     // before the host is asked (where it would fail in the template engine's).
     const templateError = templateFailure(setup, history);
@@ -273,6 +295,8 @@ export class ChatService {
       messages: history,
       params,
       candidates: settings.candidates,
+      ...(start.answerPrefix ? { answerPrefix: start.answerPrefix } : {}),
+      ...(start.forceFirstToken !== undefined ? { forceFirstToken: start.forceFirstToken } : {}),
       onPrefill: (event) =>
         this.events.emit('generation.prefill', {
           conversationId,
@@ -296,7 +320,7 @@ export class ChatService {
     generation.done
       .then((stats) => {
         const status = stats.stopReason === 'cancelled' ? 'interrupted' : 'complete';
-        writer.finish({ status, stats: { ...stats } });
+        writer.finish({ status, stats: { ...stats, ...start.stats } });
         showCommitted();
         this.models.markHealthy();
         this.events.emit('generation.done', { conversationId, messageId, status, stats });

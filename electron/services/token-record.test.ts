@@ -58,4 +58,47 @@ describe('token records of real answers', () => {
     // A question has no record.
     expect(await call('messages.tokenRecord', { messageId: started.userMessage.id })).toBeNull();
   });
+
+  it('branching from the 3rd token makes a sibling that keeps the first two tokens and starts with the chosen one', async () => {
+    const started = await call('chat.send', { newConversation: { sampling: { seed: 11 } }, content: '床前明月光，' });
+    await app.chat.idle();
+    const original = (await call('messages.tokenRecord', { messageId: started.assistantMessage.id }))!;
+    const third = original.tokens[2]!;
+    const other = third.candidates.find((candidate) => candidate.tokenId !== third.tokenId)!;
+    const branch = await call('chat.branch', { messageId: started.assistantMessage.id, index: 2, tokenId: other.tokenId });
+    await app.chat.idle();
+    const record = (await call('messages.tokenRecord', { messageId: branch.assistantMessage.id }))!;
+    expect(record.tokens.slice(0, 2).map((t) => t.tokenId)).toEqual(original.tokens.slice(0, 2).map((t) => t.tokenId));
+    expect(record.tokens[2]!.tokenId).toBe(other.tokenId);
+    const path = await call('messages.activePath', { conversationId: started.conversationId });
+    const answer = path.messages.at(-1)!;
+    expect(answer.id).toBe(branch.assistantMessage.id);
+    expect(answer.siblingCount).toBe(2);
+    expect(answer.stats).toMatchObject({ forkedAt: 2, forkedFrom: started.assistantMessage.id });
+    const firstTwo = original.tokens.slice(0, 2).reduce((sum, t) => sum + t.textLength, 0);
+    const originalText = (await call('messages.siblings', { messageId: branch.assistantMessage.id })).messages[0]!.content;
+    expect(answer.content.slice(0, firstTwo)).toBe(originalText.slice(0, firstTwo));
+    expect(record.tokens.reduce((sum, t) => sum + t.textLength, 0)).toBe(answer.content.length);
+  });
+
+  it('continue after max tokens appends to the same answer, its record too', async () => {
+    const started = await call('chat.send', { newConversation: { sampling: { seed: 12, maxNewTokens: 3 } }, content: '床前明月光，' });
+    await app.chat.idle();
+    const before = (await call('messages.activePath', { conversationId: started.conversationId })).messages.at(-1)!;
+    expect(before.stats?.stopReason, `answer: ${JSON.stringify(before.content)} ${JSON.stringify(before.stats)}`).toBe('max_tokens');
+    const continued = await call('chat.continue', { messageId: before.id });
+    expect(continued.assistantMessage.id).toBe(before.id);
+    await app.chat.idle();
+    const after = (await call('messages.activePath', { conversationId: started.conversationId })).messages.at(-1)!;
+    expect(after.id).toBe(before.id);
+    expect(after.content.startsWith(before.content)).toBe(true);
+    expect(after.content.length).toBeGreaterThan(before.content.length);
+    expect(after.stats).toMatchObject({ continuedAt: before.stats!.decodeTokens });
+    const record = (await call('messages.tokenRecord', { messageId: after.id }))!;
+    expect(record.tokens.length).toBe(Number(before.stats!.decodeTokens) + Number(after.stats!.decodeTokens));
+    expect(record.tokens.reduce((sum, t) => sum + t.textLength, 0)).toBe(after.content.length);
+    // A question cannot be continued.
+    const refused = await app.dispatch('chat.continue', { messageId: started.userMessage.id });
+    expect(refused).toMatchObject({ ok: false, error: { code: 'invalid_input' } });
+  });
 });

@@ -100,6 +100,10 @@ export const calls = {
   'chat.stop': z.object({ conversationId: id }).strict(),
   /** A new answer to the same question, as a sibling of `messageId` (an assistant message). */
   'chat.regenerate': z.object({ messageId: id }).strict(),
+  /** A new answer beside `messageId` that keeps its tokens before `index` and takes candidate `tokenId` there, then goes on. */
+  'chat.branch': z.object({ messageId: id, index: z.number().int().min(0).max(10_000_000), tokenId: z.number().int().min(0) }).strict(),
+  /** The answer `messageId` (stopped by max tokens, by the user, or cut off) goes on after its last token. */
+  'chat.continue': z.object({ messageId: id }).strict(),
   /** A new user message beside `messageId` (a user message), then its answer. */
   'chat.editAndResend': z.object({ messageId: id, content: messageText }).strict(),
   'models.list': z.object({}).strict(),
@@ -179,6 +183,8 @@ export interface CallOutputs extends RemoteCallOutputs, PresetCallOutputs, ChatT
   'chat.send': SendStarted;
   'chat.stop': { stopped: boolean };
   'chat.regenerate': GenerationStarted;
+  'chat.branch': GenerationStarted;
+  'chat.continue': GenerationStarted;
   'chat.editAndResend': GenerationStarted;
   'models.list': InstalledModel[];
   'models.status': ModelStatus;

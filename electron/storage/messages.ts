@@ -22,7 +22,7 @@ import {
   statsRule,
 } from './schemas.ts';
 import { messageSeqRange, MESSAGES_PER_CONVERSATION } from './message-seq.ts';
-import { indexMessageText } from './search-index.ts';
+import { indexMessageText, unindexMessageText } from './search-index.ts';
 import { appendTokenPart, mergeTokenParts } from './token-records.ts';
 import type { ActivePath, FinalStatus, Message, MessageStats, MessageStatus, PathMessage, Role, SamplingParams, Siblings } from './types.ts';
 
@@ -267,6 +267,24 @@ export function beginAssistantMessage(db: WritableDB, input: NewAssistantMessage
     });
     selectNewLeaf(db, conversation, parentId, id, now);
     return getMessage(db, id);
+  });
+}
+
+/**
+ * Makes a finished answer `streaming` again, its text and token record kept, to continue it
+ * (one stopped at max tokens, by the user, or cut by a crash). It leaves the search index
+ * until it is finished again.
+ */
+export function resumeAssistantMessage(db: WritableDB, messageId: string, now: number): Message {
+  return inTransaction(db, () => {
+    const row = existingMessageRow(db, messageId);
+    if (row.role !== 'assistant' || (row.status !== 'complete' && row.status !== 'interrupted')) {
+      throw new StorageError('CONFLICT', `The message ${JSON.stringify(messageId)} is ${row.role === 'assistant' ? row.status : `a ${row.role} message`}; only a complete or interrupted answer can be continued.`);
+    }
+    liveConversationRow(db, row.conversation_id);
+    prepare(db, "UPDATE messages SET status = 'streaming', error = NULL, updated_at = ? WHERE seq = ?").run(now, row.seq);
+    unindexMessageText(db, row.seq);
+    return getMessage(db, messageId);
   });
 }
 

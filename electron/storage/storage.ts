@@ -27,7 +27,8 @@ import {
 } from './database.ts';
 import { isBusyError, isCorruptionError, NewerSchemaError, StorageCorruptError, StorageError } from './errors.ts';
 import { exportJson, importJson, type ExportFile, type ImportOptions, type ImportResult, type JsonExportOptions } from './export-import.ts';
-import { appendStreamText, beginAssistantMessage, finishAssistantMessage, recoverStreaming, type NewAssistantMessage } from './messages.ts';
+import { appendStreamText, beginAssistantMessage, finishAssistantMessage, recoverStreaming, resumeAssistantMessage, type NewAssistantMessage } from './messages.ts';
+import { getTokenRecord } from './token-records.ts';
 import { LATEST_SCHEMA_VERSION, migrate } from './migrations/index.ts';
 import { checkBackup } from './backups.ts';
 import { readOperations, stampedWriteOperations, writeOperations, type StorageOperations } from './operations.ts';
@@ -223,6 +224,18 @@ export class Storage {
   beginAssistantMessage(input: NewAssistantMessage, options: StreamWriterOptions = {}): StreamWriter {
     const message = this.#guard(() => beginAssistantMessage(this.#writer, input, this.#now()));
     const writer = new StreamWriter(this.#sink, message, { ...this.#streamDefaults, ...options });
+    this.#writers.add(writer);
+    return writer;
+  }
+
+  /**
+   * Makes a complete or interrupted answer `streaming` again and returns the writer that appends
+   * to its text and token record (Continue). Finish it with writer.finish(...) as a new answer.
+   */
+  resumeAssistantMessage(messageId: string, options: StreamWriterOptions = {}): StreamWriter {
+    const message = this.#guard(() => resumeAssistantMessage(this.#writer, messageId, this.#now()));
+    const stored = this.#guard(() => getTokenRecord(this.#writer, messageId));
+    const writer = new StreamWriter(this.#sink, message, { ...this.#streamDefaults, ...options }, stored?.tokens ?? []);
     this.#writers.add(writer);
     return writer;
   }

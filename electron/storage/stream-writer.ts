@@ -10,7 +10,7 @@
 // chunks stop) and always with `finish`. Text that failed to commit is kept in the buffer
 // (never dropped) and retried; `unsavedText` exposes it. Each chunk may come with the token that
 // wrote it: the token record's part for a batch commits in the same transaction as its text.
-import type { RecordedToken } from '../shared/token-record.ts';
+import type { RecordedToken, StoredToken } from '../shared/token-record.ts';
 import { StorageError } from './errors.ts';
 import type { FinishOutcome } from './messages.ts';
 import { TokenRecordEncoder, type PendingToken } from './token-record-codec.ts';
@@ -68,7 +68,7 @@ export class StreamWriter {
   #buffer: string[] = [];
   /** The tokens of the buffered chunks (a chunk without a token has none). */
   #tokens: PendingToken[] = [];
-  readonly #encoder = new TokenRecordEncoder();
+  readonly #encoder: TokenRecordEncoder;
   #committedLength: number;
   #lastCommitAt: number;
   #timer: NodeJS.Timeout | undefined;
@@ -79,7 +79,9 @@ export class StreamWriter {
   #finished: Message | undefined;
   #lastError: unknown;
 
-  constructor(sink: StreamSink, message: Message, options: StreamWriterOptions = {}) {
+  /** `storedTokens`: the record the message has already (a continued answer), whose texts are not written again. */
+  constructor(sink: StreamSink, message: Message, options: StreamWriterOptions = {}, storedTokens: readonly StoredToken[] = []) {
+    this.#encoder = new TokenRecordEncoder(storedTokens);
     const intervalMs = options.intervalMs ?? DEFAULT_INTERVAL_MS;
     const maxChunks = options.maxChunks ?? DEFAULT_MAX_CHUNKS;
     if (!Number.isFinite(intervalMs) || intervalMs < 0) throw new StorageError('INVALID_INPUT', `Invalid intervalMs ${String(intervalMs)}: must be 0 or more`);

@@ -161,3 +161,30 @@ describe('token records in the JSON export', () => {
     expect(target.listConversations().items).toHaveLength(0);
   });
 });
+
+describe('continuing an answer', () => {
+  it('appends to its text and its token record, and is searchable again once finished', () => {
+    const storage = openTemp();
+    const conversation = storage.createConversation({ title: 'continue' });
+    const question = storage.appendUserMessage({ conversationId: conversation.id, content: 'q' });
+    const rand = mulberry32(8);
+    const tokens = Array.from({ length: 5 }, () => randomToken(rand, 3));
+    const first = storage.beginAssistantMessage({ conversationId: conversation.id });
+    tokens.slice(0, 3).forEach((token, i) => first.append(`甲${i}`, token));
+    first.finish({ status: 'complete', stats: { stopReason: 'max_tokens' } });
+
+    const writer = storage.resumeAssistantMessage(first.messageId);
+    expect(storage.getMessage(first.messageId).status).toBe('streaming');
+    expect(storage.search('甲0').hits).toHaveLength(0);
+    tokens.slice(3).forEach((token, i) => writer.append(`乙${i}`, token));
+    const done = writer.finish({ status: 'complete', stats: { stopReason: 'eos' } });
+
+    expect(done.content).toBe('甲0甲1甲2乙0乙1');
+    expect(done.id).toBe(first.messageId);
+    const record = storage.getTokenRecord(done.id)!;
+    expect(record.tokens).toHaveLength(5);
+    record.tokens.forEach((token, i) => expectSameToken(token, tokens[i]!));
+    expect(storage.search('乙1').hits.map((hit) => hit.messageId)).toEqual([done.id]);
+    expect(() => storage.resumeAssistantMessage(question.id)).toThrow(expect.objectContaining({ code: 'CONFLICT' }));
+  });
+});

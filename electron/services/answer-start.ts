@@ -1,0 +1,98 @@
+// Answers that start from another answer's tokens: branching from a token (a new sibling that
+// keeps the tokens before it, takes the chosen candidate there and goes on) and Continue (the
+// same answer goes on after its last token). Both need the answer's token record: its ids are
+// what the model is fed again, exactly, with the KV cache reused up to them.
+import type { EventPayload } from '../shared/contract.ts';
+import type { Message } from '../shared/chat-types.ts';
+import type { StoredToken } from '../shared/token-record.ts';
+import { StorageError, type Storage, type StreamWriter } from '../storage/index.ts';
+
+export interface AnswerStart {
+  /** Continue this answer (its id) instead of beginning a new one. */
+  resume?: string;
+  /** Tokens the new answer keeps from the old one, and the old answer's text they wrote. */
+  kept?: { tokens: StoredToken[]; content: string };
+  /** Token ids after the prompt the model is fed before generating. */
+  answerPrefix?: number[];
+  forceFirstToken?: number;
+  /** Stored with the answer's stats: where it forked or was continued. */
+  stats?: Record<string, number | string>;
+}
+
+export interface PlannedStart {
+  conversationId: string;
+  question: Message;
+  start: AnswerStart;
+}
+
+function recordOf(storage: Storage, answer: Message): StoredToken[] {
+  const record = storage.getTokenRecord(answer.id);
+  if (record === null || record.unreadable) throw new StorageError('INVALID_INPUT', 'This answer has no token record, so Jielong cannot go on from its tokens.');
+  return record.tokens;
+}
+
+function finishedAnswer(storage: Storage, messageId: string, what: string): Message & { parentId: string } {
+  const answer = storage.getMessage(messageId);
+  if (answer.role !== 'assistant' || answer.parentId === null || answer.status === 'streaming') throw new StorageError('INVALID_INPUT', `Only a finished answer can be ${what}.`);
+  return answer as Message & { parentId: string };
+}
+
+/** A new sibling of `messageId` keeping its tokens before `index`, with `tokenId` (one of the candidates there) at `index`. */
+export function planBranch(storage: Storage, input: { messageId: string; index: number; tokenId: number }): PlannedStart {
+  const old = finishedAnswer(storage, input.messageId, 'branched from');
+  const tokens = recordOf(storage, old);
+  const at = tokens[input.index];
+  if (at === undefined || !at.candidates.some((candidate) => candidate.tokenId === input.tokenId)) {
+    throw new StorageError('INVALID_INPUT', `Token ${input.tokenId} is not one of the candidates at position ${input.index + 1} of this answer.`);
+  }
+  const kept = tokens.slice(0, input.index);
+  return {
+    conversationId: old.conversationId,
+    question: storage.getMessage(old.parentId),
+    start: {
+      kept: { tokens: kept, content: old.content },
+      answerPrefix: kept.map((token) => token.tokenId),
+      forceFirstToken: input.tokenId,
+      stats: { forkedAt: input.index, forkedFrom: old.id },
+    },
+  };
+}
+
+/** The same answer, going on after its last token: one stopped by max tokens, by the user, or cut by a crash. */
+export function planContinue(storage: Storage, input: { messageId: string }): PlannedStart {
+  const old = finishedAnswer(storage, input.messageId, 'continued');
+  if (old.status === 'error') throw new StorageError('INVALID_INPUT', 'An answer that failed cannot be continued; regenerate it.');
+  const tokens = recordOf(storage, old);
+  return {
+    conversationId: old.conversationId,
+    question: storage.getMessage(old.parentId),
+    start: { resume: old.id, answerPrefix: tokens.map((token) => token.tokenId), stats: { continuedAt: tokens.length } },
+  };
+}
+
+/**
+ * Writes the kept tokens into the new answer (text and record) and returns the token events
+ * that show them, in order, as if they had just been generated.
+ */
+export function copyKeptTokens(writer: StreamWriter, start: AnswerStart, conversationId: string): Array<EventPayload<'generation.token'>> {
+  if (start.kept === undefined) return [];
+  const events: Array<EventPayload<'generation.token'>> = [];
+  let at = 0;
+  for (const token of start.kept.tokens) {
+    const text = start.kept.content.slice(at, at + token.textLength);
+    at += token.textLength;
+    writer.append(text, token);
+    events.push({
+      conversationId,
+      messageId: writer.messageId,
+      text,
+      tokenId: token.tokenId,
+      probability: token.probability,
+      candidates: token.candidates.map((c) => ({ tokenId: c.tokenId, text: c.text, probability: c.probability, ...(c.modelProbability === null ? {} : { modelProbability: c.modelProbability }) })),
+      ...(token.modelProbability === null ? {} : { modelProbability: token.modelProbability }),
+      ...(token.entropyBits === null ? {} : { entropyBits: token.entropyBits }),
+      ...(token.decodeMs === null ? {} : { decodeMs: token.decodeMs }),
+    });
+  }
+  return events;
+}
