@@ -1,8 +1,8 @@
 // A model folder's chat template and recommended sampling, on the main side: the preview of a
 // chosen template (a sample conversation rendered as the model will read it, its tokens
-// counted with the folder's tokenizer.json), saving it beside the model, the check of a real
-// conversation before it goes to the model host, and the sampling generation_config.json
-// recommends. Files are read asynchronously; a tokenizer is kept for the last few folders.
+// counted with the folder's tokenizer.json in a worker thread: token-counter.ts), saving it
+// beside the model, the check of a real conversation before it goes to the model host, and the
+// sampling generation_config.json recommends. Files are read asynchronously.
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -14,6 +14,7 @@ import { CHAT_TEMPLATE_FILE } from '../model-files/chat-templates.ts';
 import { generationDefaults } from '../model-files/generation-defaults.ts';
 import type { ModelSetup } from './chat-service.ts';
 import { writeFileAtomic } from './model-registry-store.ts';
+import { countTokens } from './token-counter.ts';
 
 /** A chosen template that cannot render a conversation; the message names the template. */
 export class ChatTemplateRefusal extends Error {
@@ -47,35 +48,11 @@ export async function checkChosenTemplate(dir: string, choice: ChatTemplateChoic
   return template.source;
 }
 
-// ---- token counting ----
-
-interface CountingTokenizer {
-  encode(text: string, options?: { add_special_tokens?: boolean }): { ids: number[] };
-}
-const TOKENIZERS_KEPT = 4;
-const tokenizers = new Map<string, Promise<CountingTokenizer>>();
-
-/** The folder's tokenizer (tokenizer.json with tokenizer_config.json), the pure-JS one transformers.js itself uses. */
-function tokenizerFor(dir: string): Promise<CountingTokenizer> {
-  let tokenizer = tokenizers.get(dir);
-  if (!tokenizer) {
-    tokenizer = (async () => {
-      const { Tokenizer } = await import('@huggingface/tokenizers');
-      const [json, config] = await Promise.all([readJson(path.join(dir, 'tokenizer.json')), readTokenizerConfig(dir)]);
-      return new Tokenizer(json, config) as unknown as CountingTokenizer;
-    })();
-    tokenizer.catch(() => tokenizers.delete(dir));
-    tokenizers.set(dir, tokenizer);
-    if (tokenizers.size > TOKENIZERS_KEPT) tokenizers.delete(tokenizers.keys().next().value as string);
-  }
-  return tokenizer;
-}
-
 /** The sample conversation rendered with the chosen template, and how many tokens it is. */
 export async function previewChatTemplate(dir: string, choice: ChatTemplateChoice): Promise<ChatTemplatePreview> {
   const rendered = renderOrRefuse(chosenChatTemplate(choice), await readTokenizerConfig(dir));
   // The template writes the special tokens itself: none are added (as the engine encodes it).
-  const tokenCount = (await tokenizerFor(dir)).encode(rendered, { add_special_tokens: false }).ids.length;
+  const tokenCount = await countTokens(dir, rendered);
   return { rendered, tokenCount };
 }
 
@@ -83,7 +60,6 @@ export async function previewChatTemplate(dir: string, choice: ChatTemplateChoic
 export async function writeChatTemplate(dir: string, source: string): Promise<{ path: string; size: number; sha256: string }> {
   const bytes = Buffer.from(source, 'utf8');
   await writeFileAtomic(path.join(dir, CHAT_TEMPLATE_FILE), bytes);
-  tokenizers.delete(dir);
   return { path: CHAT_TEMPLATE_FILE, size: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') };
 }
 
