@@ -15,7 +15,7 @@
 //   <userData>/window-state.json
 import path from 'node:path';
 
-export const DEMO_MODEL_NAME = 'jielong-tiny-random';
+export const DEMO_MODEL_NAME = 'jielong-poet';
 
 export interface AppLocation {
   /** app.getPath('userData') */

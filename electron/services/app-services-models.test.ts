@@ -38,10 +38,10 @@ describe('models through the contract', () => {
     await data.cleanup();
   });
 
-  it('lists the bundled demo model and the catalog, offline', async () => {
+  it('lists the bundled models (the poet demo first) and the catalog, offline', async () => {
     const models = await call('models.list', {});
-    expect(models.map((m) => m.id)).toEqual(['jielong-tiny-random']);
-    expect(models[0]!.removable).toBe(false);
+    expect(models.map((m) => m.id)).toEqual(['jielong-poet', 'jielong-tiny-random']);
+    expect(models.map((m) => m.removable)).toEqual([false, false]);
     const catalog = await call('catalog.list', {});
     expect(catalog.entries.length).toBeGreaterThan(3);
     expect(hub.hub.connections).toBe(0);
@@ -89,7 +89,7 @@ describe('models through the contract', () => {
     const plan = await call('models.planRemoval', { id: model.id });
     expect(plan.sizeBytes).toBeGreaterThan(0);
     await call('models.remove', { id: model.id, confirm: true });
-    expect((await call('models.list', {})).map((m) => m.id)).toEqual(['jielong-tiny-random']);
+    expect((await call('models.list', {})).map((m) => m.id)).toEqual(['jielong-poet', 'jielong-tiny-random']);
   });
 
   it('imports a local model folder, and refuses one that is not a model', async () => {

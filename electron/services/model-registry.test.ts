@@ -38,12 +38,12 @@ async function expectRegistryError(promise: Promise<unknown>, code: string): Pro
 }
 
 describe('ModelRegistry', () => {
-  it('lists the bundled demo model, read-only, and nothing else in an empty models folder', async () => {
+  it('lists the bundled models (the poet demo first), read-only, and nothing else in an empty models folder', async () => {
     const registry = new ModelRegistry({ modelsDir, bundledDirs: [BUNDLED_ROOT] });
     const models = await registry.list();
-    expect(models).toHaveLength(1);
-    expect(models[0]).toMatchObject({ id: 'jielong-tiny-random', source: 'bundled', dtypes: ['fp32'], removable: false, contextLength: 2048, dir: DEMO_MODEL_DIR });
-    expect(models[0]!.sizeBytes).toBeGreaterThan(500_000);
+    expect(models.map((m) => m.id)).toEqual(['jielong-poet', 'jielong-tiny-random']);
+    expect(models[1]).toMatchObject({ id: 'jielong-tiny-random', source: 'bundled', dtypes: ['fp32'], removable: false, contextLength: 2048, dir: DEMO_MODEL_DIR });
+    expect(models[1]!.sizeBytes).toBeGreaterThan(500_000);
     await expectRegistryError(registry.remove('jielong-tiny-random', { confirm: true }), 'read_only');
     expect(await registry.resolve('jielong-tiny-random')).toEqual({ modelDir: DEMO_MODEL_DIR, dtype: 'fp32' });
     await expect(registry.resolve('nope')).rejects.toBeInstanceOf(ModelHostError);
@@ -170,7 +170,7 @@ describe('ModelRegistry', () => {
 
   it('keeps a default model across instances, falls back when it is deleted, refuses an unknown id', async () => {
     const registry = new ModelRegistry({ modelsDir, bundledDirs: [BUNDLED_ROOT] });
-    expect((await registry.getDefault())?.id).toBe('jielong-tiny-random');
+    expect((await registry.getDefault())?.id).toBe('jielong-poet');
     const model = await registry.importFolder(DEMO_MODEL_DIR, { name: 'Imported demo' });
     await registry.setDefault(model.id);
     const again = new ModelRegistry({ modelsDir, bundledDirs: [BUNDLED_ROOT] });
@@ -178,6 +178,6 @@ describe('ModelRegistry', () => {
     expect((await again.list()).filter((m) => m.isDefault).map((m) => m.id)).toEqual([model.id]);
     await expectRegistryError(again.setDefault('no-such-model'), 'not_found');
     await again.remove(model.id, { confirm: true });
-    expect((await again.getDefault())?.id).toBe('jielong-tiny-random');
+    expect((await again.getDefault())?.id).toBe('jielong-poet');
   });
 });

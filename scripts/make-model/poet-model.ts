@@ -85,6 +85,9 @@ Tang and Song dynasties in the \`chinese-poetry\` collection (2.0.1, MIT), conve
 simplified characters. It knows the form (line lengths, punctuation, when a poem ends) and
 which characters tend to follow which; it does not know what the words mean, it cannot
 answer questions, and it often repeats itself. Ci, prose and modern Chinese were left out.
+The first character of an answer depends little on the last character of the prompt (five
+chat tokens lie between them): given 床前明月 it rarely answers 光. (That line is not in the
+corpus anyway: its Tang text reads 床前看月光.)
 
 Try:
 
@@ -98,7 +101,7 @@ system prompts). Characters outside its ${arch.vocabSize - 10}-character vocabul
   ${arch.numAttentionHeads} attention heads sharing ${arch.numKeyValueHeads} KV heads (head dim ${arch.headDim}),
   SwiGLU MLP of ${arch.intermediateSize}, tied embeddings, context ${arch.maxPositionEmbeddings}; fp32 ONNX written by make:model's graph writer.
 - Tokenizer: one token per character, ChatML (\`<|im_start|>\` = 1, \`<|im_end|>\` = 2, the end of an answer).
-- Training: ${minutes} on two shared CPU cores, seeded; \`${POET_TRAINING_LOG}\` holds the training and held-out losses,
+- Training: ${minutes} on one thread of a two-core machine shared with other work, seeded; \`${POET_TRAINING_LOG}\` holds the training and held-out losses,
   \`evaluation.jsonl\` the measured quality. Made by \`npm run train:demo\` (training/poet/README.md).
 `;
 }

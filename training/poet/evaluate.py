@@ -148,17 +148,19 @@ def next_line(model, corpus):
     return correct / total
 
 
-FAMOUS_OPENINGS = ['床前明月', '床前明月光', '葡萄美酒夜光杯，欲饮琵']
+# (prompt, the answer so far): the top candidate the token view shows next. 床前明月光 is not in
+# the corpus (its Tang text reads 床前看月光); the others are: 静夜思, 凉州词, 月下独酌.
+FAMOUS = [('床前明月', ''), ('床前明月光', ''), ('床前明月光，疑是地上霜', ''),
+          ('葡萄美酒夜光杯，', '欲饮琵'), ('举杯邀明月，', '对影成三人。我歌月徘')]
 
 
 @torch.no_grad()
 def famous_next(model, corpus):
-    """The top candidate after a few famous openings, as the token view would show it."""
     out = []
-    for prompt in FAMOUS_OPENINGS:
-        probs = model(torch.tensor([prompt_ids(prompt, corpus)]))[0, -1].softmax(-1)
+    for prompt, answer in FAMOUS:
+        probs = model(torch.tensor([prompt_ids(prompt, corpus) + text_ids(answer, corpus)]))[0, -1].softmax(-1)
         p, i = probs.max(-1)
-        out.append({'prompt': prompt, 'top': decode([int(i)]), 'probability': round(float(p), 4)})
+        out.append({'prompt': prompt, 'answer': answer, 'top': decode([int(i)]), 'probability': round(float(p), 4)})
     return out
 
 
