@@ -33,6 +33,8 @@ export interface TestHostOptions {
   hub?: { bytesPerSecond?: number | null };
   /** Show the first-run screen (a fresh install); by default it counts as answered. */
   firstRun?: boolean;
+  /** The bundled model folder to install (default: the tiny random model). */
+  bundledModelDir?: string;
 }
 
 export interface TestHost {
@@ -49,10 +51,10 @@ export interface TestHost {
 export const SECOND_MODEL = { id: 'jielong-tiny-random-b', name: 'Jielong tiny B (second copy)' };
 
 /** A models folder with the demo model, and optionally a second copy under another id. */
-function modelsFolder(root: string, second: boolean): string {
+function modelsFolder(root: string, second: boolean, bundled = DEMO_MODEL_DIR): string {
   const models = path.join(root, 'models');
   mkdirSync(models, { recursive: true });
-  cpSync(DEMO_MODEL_DIR, path.join(models, 'a-jielong-tiny-random'), { recursive: true });
+  cpSync(bundled, path.join(models, `a-${path.basename(bundled)}`), { recursive: true });
   if (second) {
     const copy = path.join(models, 'b-jielong-tiny-random');
     cpSync(DEMO_MODEL_DIR, copy, { recursive: true });
@@ -74,7 +76,7 @@ export async function startTestHost(options: TestHostOptions = {}): Promise<Test
   const catalogFile = hub ? await writeTestCatalog(hub.hub, path.join(root, 'catalog.json'), ['fp32', 'q4']) : undefined;
   const services = createAppServices({
     dataDir,
-    bundledModelsDir: modelsFolder(root, options.secondModel ?? false),
+    bundledModelsDir: modelsFolder(root, options.secondModel ?? false, options.bundledModelDir),
     spawnHost: options.scripted ? scriptedSpawner(options.scripted) : nodeHostSpawner(),
     models: { restartBackoffMs: [100, 400, 1000, 2000] },
     // The shipped catalog unless the local hub's: the models folder here is a temporary one.
