@@ -7,7 +7,7 @@
 //   npm run train:demo -- --write-only      rewrite the model folder from the last export
 //   npm run train:demo -- --evaluate        JSON lines of quality figures for the last training
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { writePoetModel } from '../../scripts/make-model/poet-model.ts';
@@ -73,6 +73,9 @@ async function main(): Promise<void> {
     python(['train', '--minutes', values.minutes, ...(values.steps ? ['--steps', values.steps] : []), ...(values.resume ? ['--resume'] : [])]);
     python(['export']);
     python(['probe', PROBE_FILE]);
+    // The figures of the previous model would stand beside new weights: measure again.
+    rmSync(path.join(MODEL_DIR, EVALUATION_FILE), { force: true });
+    console.log(JSON.stringify({ next: 'npm run train:demo -- --evaluate' }));
   }
   await writeModel();
 }
