@@ -5,7 +5,7 @@
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { buildLlamaModel, MODEL_DTYPES, ONNX_FILE_NAMES, type ModelDtype } from './graph.ts';
-import { writeOnnxModel } from './onnx-writer.ts';
+import { writeOnnxModel, type OnnxModelParts } from './onnx-writer.ts';
 import { PRESETS, type Architecture, type Preset, type PresetName } from './presets.ts';
 import { buildTokenizer, SPECIAL_TOKEN_IDS, tokenizerJsonText } from './tokenizer.ts';
 
@@ -118,6 +118,30 @@ function normalizeDtypes(dtype: MakeModelOptions['dtype']): ModelDtype[] {
   return MODEL_DTYPES.filter((d) => requested.includes(d));
 }
 
+/** A model folder being written: `write` puts a text file in it and records its size in `files`. */
+export async function modelFolder(outDir: string): Promise<{ files: Record<string, number>; write: (relative: string, text: string) => Promise<void> }> {
+  await mkdir(path.join(outDir, 'onnx'), { recursive: true });
+  const files: Record<string, number> = {};
+  const write = async (relative: string, text: string): Promise<void> => {
+    await writeFile(path.join(outDir, relative), text);
+    files[relative] = Buffer.byteLength(text);
+  };
+  return { files, write };
+}
+
+/** Writes an ONNX file under a temporary name and renames it, so a crash never leaves a truncated model. */
+export async function writeOnnxFile(target: string, parts: OnnxModelParts): Promise<number> {
+  const partial = `${target}.partial`;
+  try {
+    const bytes = writeOnnxModel(partial, parts);
+    await rename(partial, target);
+    return bytes;
+  } catch (error) {
+    await rm(partial, { force: true });
+    throw error;
+  }
+}
+
 export async function makeModel(options: MakeModelOptions): Promise<MakeModelResult> {
   const preset = PRESETS[options.preset] as Preset | undefined;
   if (!preset) throw new Error(`make-model: unknown preset "${options.preset}" (expected ${Object.keys(PRESETS).join(', ')})`);
@@ -127,13 +151,7 @@ export async function makeModel(options: MakeModelOptions): Promise<MakeModelRes
   if (dtypes.length === 0) throw new Error('make-model: no dtype to write');
   const arch = preset.architecture;
   const outDir = path.resolve(options.outDir);
-  await mkdir(path.join(outDir, 'onnx'), { recursive: true });
-
-  const files: Record<string, number> = {};
-  const write = async (relative: string, text: string): Promise<void> => {
-    await writeFile(path.join(outDir, relative), text);
-    files[relative] = Buffer.byteLength(text);
-  };
+  const { files, write } = await modelFolder(outDir);
 
   const tokenizer = buildTokenizer(arch.vocabSize, arch.maxPositionEmbeddings);
   await write('config.json', jsonText(configJson(arch)));
@@ -154,15 +172,7 @@ export async function makeModel(options: MakeModelOptions): Promise<MakeModelRes
       await rm(target, { force: true });
       continue;
     }
-    // Written under a temporary name and renamed, so a crash never leaves a truncated model.
-    const partial = `${target}.partial`;
-    try {
-      files[relative] = writeOnnxModel(partial, buildLlamaModel(arch, dtype, seed));
-      await rename(partial, target);
-    } catch (error) {
-      await rm(partial, { force: true });
-      throw error;
-    }
+    files[relative] = await writeOnnxFile(target, buildLlamaModel(arch, dtype, seed));
   }
   return { outDir, dtypes, files };
 }

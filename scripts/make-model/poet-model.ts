@@ -2,11 +2,10 @@
 // the same Llama graph make:model writes for its random presets, with the trained values in
 // place of seeded ones, beside a character-level tokenizer, the recommended sampling, the
 // training log and a README that says what the model can and cannot do.
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { buildLlamaModel } from './graph.ts';
-import { configJson, jsonText } from './make-model.ts';
-import { writeOnnxModel } from './onnx-writer.ts';
+import { configJson, jsonText, modelFolder, writeOnnxFile } from './make-model.ts';
 import { poetTokenizerFiles } from './poet-tokenizer.ts';
 import type { Architecture } from './presets.ts';
 import { elementCount, weightSpecs } from './weights.ts';
@@ -121,12 +120,7 @@ export async function writePoetModel(options: WritePoetModelOptions): Promise<Re
   const { architecture: arch, tensors } = await readTrainedWeights(options.weightsDir);
   if (options.vocabulary.length !== arch.vocabSize) throw new Error(`poet: ${options.vocabulary.length} tokens for a model of ${arch.vocabSize}`);
   const outDir = path.resolve(options.outDir);
-  await mkdir(path.join(outDir, 'onnx'), { recursive: true });
-  const files: Record<string, number> = {};
-  const write = async (relative: string, text: string): Promise<void> => {
-    await writeFile(path.join(outDir, relative), text);
-    files[relative] = Buffer.byteLength(text);
-  };
+  const { files, write } = await modelFolder(outDir);
   const trainingLog = JSON.parse(await readFile(path.join(options.weightsDir, POET_TRAINING_LOG), 'utf8')) as { seconds?: number };
   const { tokenizer, tokenizerConfig } = poetTokenizerFiles(options.vocabulary, arch.maxPositionEmbeddings);
   await write('config.json', jsonText(configJson(arch)));
@@ -137,15 +131,8 @@ export async function writePoetModel(options: WritePoetModelOptions): Promise<Re
   await write('README.md', readme(arch, options.trainPoems, typeof trainingLog.seconds === 'number' ? trainingLog.seconds : null));
   await write(POET_TRAINING_LOG, await readFile(path.join(options.weightsDir, POET_TRAINING_LOG), 'utf8'));
 
-  const target = path.join(outDir, 'onnx', 'model.onnx');
-  const partial = `${target}.partial`;
   const parts = buildLlamaModel(arch, 'fp32', 0, (spec) => tensors.get(spec.name) as Float32Array);
-  try {
-    files['onnx/model.onnx'] = writeOnnxModel(partial, { ...parts, docString: 'Jielong Poet: a Llama-architecture decoder trained on classical Chinese poems (training/poet).' });
-    await rename(partial, target);
-  } catch (error) {
-    await rm(partial, { force: true });
-    throw error;
-  }
+  const docString = 'Jielong Poet: a Llama-architecture decoder trained on classical Chinese poems (training/poet).';
+  files['onnx/model.onnx'] = await writeOnnxFile(path.join(outDir, 'onnx', 'model.onnx'), { ...parts, docString });
   return files;
 }
