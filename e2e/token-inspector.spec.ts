@@ -51,3 +51,73 @@ test('the inspector shows the same candidates after a reload as it did live', as
   await inspect(app, 2);
   await screenshot(app, testInfo, 'token-inspector-dark');
 });
+
+/** The texts of the first `count` tokens of the last answer's token view. */
+async function tokenTexts(app: Page, count: number): Promise<string[]> {
+  const spans = answers(app).last().getByTestId('token-view').locator('.tok:not(.tok-cont)');
+  await expect(spans.nth(count - 1)).toBeVisible();
+  return (await spans.allTextContents()).slice(0, count);
+}
+
+test('branching from the 3rd token makes a sibling that keeps the first two; the switcher moves between them', async ({ app, host }, testInfo) => {
+  await host.services.dispatch('settings.update', { candidates: 5, defaultSampling: SAMPLING });
+  await tokenViewOn(app);
+  await send(app, 'Hello! Tell me a story.');
+  await waitForAnswer(app);
+  const original = await tokenTexts(app, 3);
+
+  // Click the 3rd token: its candidates become buttons; keyboard users press Enter instead.
+  await answers(app).last().getByTestId('token-view').locator('.tok:not(.tok-cont)').nth(2).click();
+  const popover = app.getByTestId('candidates');
+  await expect(popover.getByTestId('branch').first()).toBeFocused();
+  await screenshot(app, testInfo, 'token-branch-light');
+  await popover.getByTestId('branch').first().click();
+  await waitForAnswer(app);
+
+  const answer = answers(app).last();
+  await expect(answer.getByTestId('alternate-count')).toHaveText('2/2');
+  await expect(answer.getByTestId('fork-note')).toContainText('token 3');
+  expect((await tokenTexts(app, 3)).slice(0, 2)).toEqual(original.slice(0, 2));
+  await expect(answer.getByTestId('token-view').locator('.tok.fork')).toHaveCount(1);
+
+  await answer.getByRole('button', { name: 'Previous version' }).click();
+  await expect(answers(app).last().getByTestId('alternate-count')).toHaveText('1/2');
+  expect(await tokenTexts(app, 3)).toEqual(original);
+  await answers(app).last().getByRole('button', { name: 'Next version' }).click();
+  await expect(answers(app).last().getByTestId('alternate-count')).toHaveText('2/2');
+  await expect(answers(app).last().getByTestId('fork-note')).toBeVisible();
+
+  // The branch, kept by keyboard this time, in the dark theme.
+  await host.services.dispatch('settings.update', { theme: 'dark' });
+  await app.emulateMedia({ colorScheme: 'dark' });
+  const token = answers(app).last().getByTestId('token-view').locator('.tok:not(.tok-cont)').nth(4);
+  await token.focus();
+  await token.press('Enter');
+  await expect(app.getByTestId('branch').first()).toBeFocused();
+  await screenshot(app, testInfo, 'token-branch-dark');
+  // Escape closes the choice and gives the focus back to the token (its tooltip shows again).
+  await app.keyboard.press('Escape');
+  await expect(app.getByTestId('branch')).toHaveCount(0);
+  await expect(token).toBeFocused();
+});
+
+test('continue after max tokens appends to the same answer', async ({ app, host }) => {
+  await host.services.dispatch('settings.update', { candidates: 5, defaultSampling: { ...SAMPLING, maxNewTokens: 6 } });
+  await tokenViewOn(app);
+  await send(app, 'Hello! Tell me a story.');
+  await waitForAnswer(app);
+  const answer = answers(app).last();
+  await expect(answer.getByTestId('message-stats')).toContainText('stop: max tokens');
+  const before = await tokenTexts(app, 6);
+  await answer.getByTestId('continue').click();
+  await waitForAnswer(app);
+  const again = answers(app).last();
+  await expect(again.getByTestId('token-view').locator('.tok:not(.tok-cont)')).toHaveCount(12);
+  expect((await tokenTexts(app, 12)).slice(0, 6)).toEqual(before);
+  await expect(answers(app)).toHaveCount(1);
+
+  // Stored as one answer of 12 tokens: the same after a reload.
+  await app.reload();
+  await tokenViewOn(app);
+  await expect(answers(app).last().getByTestId('token-view').locator('.tok:not(.tok-cont)')).toHaveCount(12);
+});

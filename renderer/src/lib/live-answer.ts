@@ -50,6 +50,8 @@ export class LiveAnswer {
   error: { code: string; message: string } | null = null;
   readonly startedAt = performance.now();
   firstTokenAt: number | null = null;
+  /** Where this answer branched from another's tokens (its first token of its own), if it did. */
+  forkAt: number | null = null;
   private readonly listeners = new Set<() => void>();
   private scheduled = false;
 
@@ -128,6 +130,12 @@ export class LiveAnswers {
 
   get(messageId: string): LiveAnswer | undefined {
     return this.answers.get(messageId);
+  }
+
+  /** Follows `answer` from now on, in place of any other of its message (a continued answer, its earlier tokens read from storage). */
+  replace(answer: LiveAnswer): void {
+    this.answers.delete(answer.messageId);
+    this.answers.set(answer.messageId, answer);
   }
 
   getOrCreate(conversationId: string, messageId: string, initialText = ''): LiveAnswer {

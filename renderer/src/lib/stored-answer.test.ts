@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { TokenRecord } from '@shared/token-record.ts';
 import { answerFromRecord } from './stored-answer.ts';
 
-const message = { id: 'm', conversationId: 'c', content: '床前明月光', status: 'complete' as const };
+const message = { id: 'm', conversationId: 'c', content: '床前明月光', status: 'complete' as const, stats: { forkedAt: 1 } };
 const token = (tokenId: number, textLength: number): TokenRecord['tokens'][number] => ({
   tokenId,
   textLength,
@@ -20,6 +20,7 @@ describe('answerFromRecord', () => {
     expect(result.answer.tokens.map((t) => t.text)).toEqual(['床前', '', '明月光']);
     expect(result.answer.text).toBe('床前明月光');
     expect(result.answer.finished).toBe(true);
+    expect(result.answer.forkAt).toBe(1);
     expect(result.answer.tokens[0]).toMatchObject({ entropyBits: 2, modelProbability: undefined, decodeMs: undefined });
     expect(result.answer.tokens[0]!.candidates![0]).toEqual({ tokenId: 1, text: 't1', probability: 0.5 });
   });

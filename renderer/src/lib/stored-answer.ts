@@ -10,10 +10,17 @@ import { LiveAnswer, type TokenRecord } from './live-answer.ts';
 export type StoredAnswer = { kind: 'record'; answer: LiveAnswer } | { kind: 'none' } | { kind: 'unreadable' };
 
 /** Builds the answer a token view draws from a stored record and its message. */
-export function answerFromRecord(message: Pick<PathMessage, 'id' | 'conversationId' | 'content' | 'status'>, record: StoredRecord | null): StoredAnswer {
+export function answerFromRecord(
+  message: Pick<PathMessage, 'id' | 'conversationId' | 'content' | 'status' | 'stats'>,
+  record: StoredRecord | null,
+  /** How the answer asks its views to draw: never, unless it is continued (then once per frame). */
+  schedule: (callback: () => void) => void = () => undefined,
+): StoredAnswer {
   if (record === null) return { kind: 'none' };
   if (record.unreadable) return { kind: 'unreadable' };
-  const answer = new LiveAnswer(message.conversationId, message.id, () => undefined);
+  const answer = new LiveAnswer(message.conversationId, message.id, schedule);
+  const forkedAt = message.stats?.['forkedAt'];
+  if (typeof forkedAt === 'number') answer.forkAt = forkedAt;
   let at = 0;
   for (const token of record.tokens) {
     const text = message.content.slice(at, at + token.textLength);

@@ -541,6 +541,13 @@ export const en = {
     decodeTime: 'took {{value}}',
     columnSampler: 'sampler',
     columnModel: 'model',
+    continue: 'Continue',
+    continueHint: 'Go on writing this answer from its last token',
+    branchTitle: 'Branch from this token',
+    branchWith: 'Branch from here with {{token}}',
+    branchHint: 'Choose another candidate: a new answer keeps the tokens before this one, takes it here and goes on.',
+    pinHint: 'Click the token or press Enter to branch from it.',
+    forkedAt: 'Branched from another answer at token {{position}} (underlined).',
   },
 } as const;
 

@@ -541,5 +541,12 @@ export const zhCN: LocaleShape = {
     decodeTime: '用时 {{value}}',
     columnSampler: '采样后',
     columnModel: '模型',
+    continue: '继续',
+    continueHint: '从最后一个词元接着写这个回答',
+    branchTitle: '从这个词元分支',
+    branchWith: '从这里改用 {{token}} 分支',
+    branchHint: '选择另一个候选：新回答保留此前的词元，在这里改用它，然后接着生成。',
+    pinHint: '点击这个词元或按回车键，从它分支。',
+    forkedAt: '从另一个回答的第 {{position}} 个词元分支而来（带下划线处）。',
   },
 };

@@ -18,6 +18,8 @@ const CHANGING_CALLS: ReadonlySet<CallName> = new Set<CallName>([
   'messages.select',
   'chat.send',
   'chat.regenerate',
+  'chat.branch',
+  'chat.continue',
   'chat.editAndResend',
 ]);
 

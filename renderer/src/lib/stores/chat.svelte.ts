@@ -6,7 +6,8 @@ import type { AppSettings, Conversation, GenerationStarted, Message, MessageStat
 import type { EventPayload } from '@shared/contract.ts';
 import { titleFrom } from '../conversations.ts';
 import { describeError } from '../errors.ts';
-import { LiveAnswers } from '../live-answer.ts';
+import { LiveAnswer, LiveAnswers, nextFrame } from '../live-answer.ts';
+import { answerFromRecord } from '../stored-answer.ts';
 import { ApiError, type Transport } from '../transport.ts';
 import type { Calls } from './calls.ts';
 import type { ConversationList } from './conversation-list.svelte.ts';
@@ -35,6 +36,8 @@ export class ChatStore {
   messages = $state.raw<PathMessage[]>([]);
   pathLoading = $state(false);
   generating = $state.raw<{ conversationId: string; messageId: string } | null>(null);
+  /** How often each answer was continued here: its view is made anew, following the answer live. */
+  continued = $state.raw<Record<string, number>>({});
   draft = $state.raw<DraftSettings>({ systemPrompt: null, sampling: null });
   /** A message to bring into view (search hit); the nonce makes the same one jump again. */
   focusMessage = $state.raw<{ id: string; nonce: number } | null>(null);
@@ -185,6 +188,37 @@ export class ChatStore {
     return this.calls.guard(async () => {
       const started = await this.calls.call('chat.regenerate', { messageId: target });
       this.applyStarted(started, index, 'assistant');
+    });
+  }
+
+  /** A new answer beside `messageId` that keeps its tokens before `index` and takes candidate `tokenId` there. */
+  async branchFromToken(messageId: string, index: number, tokenId: number): Promise<boolean> {
+    if (this.generating) return false;
+    const at = this.messages.findIndex((m) => m.id === messageId);
+    return this.calls.guard(async () => {
+      const started = await this.calls.call('chat.branch', { messageId, index, tokenId });
+      this.applyStarted(started, at, 'assistant');
+      this.live.getOrCreate(started.conversationId, started.assistantMessage.id).forkAt = index;
+    });
+  }
+
+  /** The answer goes on after its last token; its view follows it live, its earlier tokens read from storage. */
+  async continueAnswer(message: PathMessage): Promise<boolean> {
+    if (this.generating) return false;
+    return this.calls.guard(async () => {
+      const record = await this.calls.call('messages.tokenRecord', { messageId: message.id });
+      const stored = answerFromRecord(message, record, nextFrame);
+      const answer = stored.kind === 'record' ? stored.answer : new LiveAnswer(message.conversationId, message.id, nextFrame, message.content);
+      answer.status = 'streaming';
+      this.live.replace(answer);
+      const started = await this.calls.call('chat.continue', { messageId: message.id });
+      this.generating = { conversationId: started.conversationId, messageId: message.id };
+      this.continued = { ...this.continued, [message.id]: (this.continued[message.id] ?? 0) + 1 };
+      if (answer.finished) {
+        // A very short continuation may end before the call's answer: show it as stored.
+        this.generating = null;
+        if (this.activeId) void this.open(this.activeId, { keepFocus: true });
+      } else this.finishMessage(message.id, { status: 'streaming' });
     });
   }
 
