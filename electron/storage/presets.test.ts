@@ -1,6 +1,9 @@
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { openTemp } from '../test-support/storage/temp-storage.ts';
+import { openTemp, tempDir, track } from '../test-support/storage/temp-storage.ts';
 import { StorageError } from './errors.ts';
+import { salvageInto } from './salvage.ts';
+import { Storage } from './storage.ts';
 
 describe('presets', () => {
   it('are created, listed oldest first, renamed, and refuse an empty name', () => {
@@ -54,5 +57,20 @@ describe('presets', () => {
     // Importing the same file again reuses the identical preset instead of adding another.
     await target.importJson(text);
     expect(target.listPresets()).toHaveLength(1);
+  });
+});
+
+describe('presets through a salvage', () => {
+  it('come along with the conversations that follow them', () => {
+    const source = openTemp();
+    const preset = source.createPreset({ name: 'Terse', systemPrompt: 'Answer in one line.', sampling: { temperature: 0.2 } });
+    const chat = source.createConversation({ title: 'Uses it', presetId: preset.id });
+    source.createConversation({ title: 'Built in', presetId: 'builtin:precise' });
+    const target = path.join(tempDir(), 'salvaged.sqlite');
+    salvageInto(source.path, target);
+    const salvaged = track(Storage.open(target));
+    expect(salvaged.listPresets()).toEqual(source.listPresets());
+    expect(salvaged.getConversation(chat.id).presetId).toBe(preset.id);
+    expect(salvaged.listConversations().items.map((c) => c.presetId).sort()).toEqual([preset.id, 'builtin:precise'].sort());
   });
 });

@@ -8,6 +8,8 @@
 // that row only. The rows go into a fresh, migrated database with their ids and seqs kept;
 // references to rows that were lost are cut (a message whose parent is gone becomes a root; a
 // message whose conversation is gone goes into a "Recovered messages" conversation).
+// The user's presets, and which preset each conversation follows, come along where they can
+// be read (a small table, read whole or not at all).
 // The damaged file is only read (through a scratch copy), never changed.
 import fs from 'node:fs';
 import os from 'node:os';
@@ -134,6 +136,9 @@ export interface ReadableRows {
   messages: Map<number, Row>;
   /** The largest row counts the damaged file still gave (null: it gave none). */
   counted: { conversations: number | null; messages: number | null };
+  /** The presets table as far as it could be read, and conversation id -> the preset it follows. */
+  presets: Row[];
+  presetLinks: Map<string, string>;
 }
 
 /** Everything SQLite can read from a damaged file (opened through a scratch copy). */
@@ -147,14 +152,14 @@ export function readDamaged(file: string): ReadableRows {
     try {
       db = new Database(copy, { fileMustExist: true });
     } catch {
-      return { conversations: new Map(), messages: new Map(), counted: { conversations: null, messages: null } };
+      return { conversations: new Map(), messages: new Map(), counted: { conversations: null, messages: null }, presets: [], presetLinks: new Map() };
     }
     try {
       const tables: Array<{ name: 'conversations' | 'messages'; columns: readonly string[] }> = [
         { name: 'conversations', columns: CONVERSATION_COLUMNS },
         { name: 'messages', columns: MESSAGE_COLUMNS },
       ];
-      const result: ReadableRows = { conversations: new Map(), messages: new Map(), counted: { conversations: null, messages: null } };
+      const result: ReadableRows = { conversations: new Map(), messages: new Map(), counted: { conversations: null, messages: null }, presets: [], presetLinks: new Map() };
       for (const { name, columns } of tables) {
         const seqs = attempt(() => scanRowids(db, name));
         const all = seqs.ok ? seqs.value : new Set<number>();
@@ -166,6 +171,11 @@ export function readDamaged(file: string): ReadableRows {
         );
         result.counted[name] = counts.length > 0 ? Math.max(...counts) : null;
       }
+      // Older files have neither; a damaged page here loses the presets, not the conversations.
+      const presets = attempt(() => db.prepare('SELECT id, name, system_prompt, sampling, created_at, updated_at FROM presets ORDER BY seq').all() as Row[]);
+      if (presets.ok) result.presets = presets.value;
+      const links = attempt(() => db.prepare('SELECT id, preset_id FROM conversations NOT INDEXED WHERE preset_id IS NOT NULL').all() as Row[]);
+      if (links.ok) for (const row of links.value) result.presetLinks.set(row['id'] as string, row['preset_id'] as string);
       return result;
     } finally {
       db.close();
@@ -198,6 +208,10 @@ function validConversation(row: Row): boolean {
     (row['pinned'] === 0 || row['pinned'] === 1) &&
     isJsonOrNull(row['sampling'])
   );
+}
+
+function validPreset(row: Row): boolean {
+  return typeof row['id'] === 'string' && typeof row['name'] === 'string' && typeof row['sampling'] === 'string' && isJsonOrNull(row['sampling']) && typeof row['created_at'] === 'number' && typeof row['updated_at'] === 'number';
 }
 
 function validMessage(row: Row): boolean {
@@ -289,6 +303,10 @@ export function salvageInto(damagedFile: string, target: string, now: number = D
         `UPDATE conversations SET selected_leaf_id = NULL WHERE selected_leaf_id IS NOT NULL
            AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.id = conversations.selected_leaf_id AND m.conversation_id = conversations.id)`,
       ).run();
+      const insertPreset = db.prepare('INSERT OR IGNORE INTO presets (id, name, system_prompt, sampling, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)');
+      for (const row of found.presets.filter(validPreset)) insertPreset.run(row['id'], row['name'], row['system_prompt'] ?? null, row['sampling'], row['created_at'], row['updated_at']);
+      const follow = db.prepare('UPDATE conversations SET preset_id = ? WHERE id = ?');
+      for (const [conversationId, presetId] of found.presetLinks) if (typeof presetId === 'string') follow.run(presetId, conversationId);
       rebuildSearchIndex(db);
     });
   } finally {
