@@ -32,6 +32,7 @@ test('the inspector shows the same candidates after a reload as it did live', as
   await send(app, 'Hello! Tell me a story.');
   await waitForAnswer(app);
   await expect(answers(app).last().getByTestId('probability-legend')).toBeVisible();
+  await expect(answers(app).last().getByTestId('answer-timeline')).toContainText(/prefill \d+ ms/);
   const live = await inspect(app, 2);
   expect(live.texts.length).toBeGreaterThan(1);
   expect(live.facts).toMatch(/model alone: \d+(\.\d)?%/);
@@ -43,6 +44,7 @@ test('the inspector shows the same candidates after a reload as it did live', as
   await tokenViewOn(app);
   const stored = await inspect(app, 2);
   expect(stored).toEqual(live);
+  await expect(answers(app).last().getByTestId('answer-timeline')).toContainText(/per token/);
 
   // The same inspector in the dark theme.
   await host.services.dispatch('settings.update', { theme: 'dark' });
@@ -79,6 +81,8 @@ test('branching from the 3rd token makes a sibling that keeps the first two; the
   await expect(answer.getByTestId('fork-note')).toContainText('token 3');
   expect((await tokenTexts(app, 3)).slice(0, 2)).toEqual(original.slice(0, 2));
   await expect(answer.getByTestId('token-view').locator('.tok.fork')).toHaveCount(1);
+  // The branch reused the KV cache up to the fork: its timeline says so.
+  await expect(answer.getByTestId('answer-timeline')).toContainText(/\d+ prompt tokens from the cache/);
 
   await answer.getByRole('button', { name: 'Previous version' }).click();
   await expect(answers(app).last().getByTestId('alternate-count')).toHaveText('1/2');

@@ -548,6 +548,12 @@ export const en = {
     branchHint: 'Choose another candidate: a new answer keeps the tokens before this one, takes it here and goes on.',
     pinHint: 'Click the token or press Enter to branch from it.',
     forkedAt: 'Branched from another answer at token {{position}} (underlined).',
+    timelineLabel: 'Timeline of the answer: prefill, then {{count}} tokens in {{total}}',
+    timelinePrefill: 'prefill {{value}}',
+    timelineCached: '{{count}} prompt tokens from the cache',
+    timelineDecode: 'per token: {{value}} ms on average',
+    timelineToken: 'token {{index}}: {{value}}',
+    timelineTokens: 'tokens {{from}}–{{to}}: {{value}} each on average',
   },
 } as const;
 

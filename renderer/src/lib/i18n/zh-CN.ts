@@ -548,5 +548,11 @@ export const zhCN: LocaleShape = {
     branchHint: '选择另一个候选：新回答保留此前的词元，在这里改用它，然后接着生成。',
     pinHint: '点击这个词元或按回车键，从它分支。',
     forkedAt: '从另一个回答的第 {{position}} 个词元分支而来（带下划线处）。',
+    timelineLabel: '回答的时间线：先预填充，再用 {{total}} 生成 {{count}} 个词元',
+    timelinePrefill: '预填充 {{value}}',
+    timelineCached: '{{count}} 个提示词元来自缓存',
+    timelineDecode: '每个词元平均 {{value}} 毫秒',
+    timelineToken: '第 {{index}} 个词元：{{value}}',
+    timelineTokens: '第 {{from}}–{{to}} 个词元：平均每个 {{value}}',
   },
 };
