@@ -3,7 +3,7 @@
 // explains the layout), imports a local folder after the same checks the engine runs, deletes
 // with an explicit confirmation, and keeps the default model. It implements ModelSource, so the
 // model service loads whatever it lists. Reading and listing touch only the disk.
-import { guardImportFolder, ImportRefusal } from './import-guard.ts';
+import { guardFolderFiles, guardImportFolder, ImportRefusal } from './import-guard.ts';
 import { createHash } from 'node:crypto';
 import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
@@ -32,6 +32,9 @@ import type { ModelSource } from './model-service.ts';
 import type { ChatTemplateChoice, ChatTemplatePreview, ModelDefaults } from '../shared/chat-template-types.ts';
 import { checkChosenTemplate, modelDefaultsIn, previewChatTemplate, writeChatTemplate } from './model-chat-template.ts';
 import { CHAT_TEMPLATE_FILE } from '../model-files/chat-templates.ts';
+
+/** The files a template preview reads from a folder not imported yet. */
+const PREVIEW_READS = ['tokenizer_config.json', 'tokenizer.json'] as const;
 
 /** How long checking a folder to import may take (its files are regular files by then). */
 const INSPECT_TIMEOUT_MS = 60_000;
@@ -285,13 +288,13 @@ export class ModelRegistry implements ModelSource {
   }
 
   /** A folder the user chose to import: absolute, outside the models folder, and safe to read (import-guard). */
-  private async folderToImport(source: string): Promise<string> {
+  private async folderToImport(source: string, guard: (folder: string) => Promise<void> = guardImportFolder): Promise<string> {
     if (typeof source !== 'string' || !path.isAbsolute(source)) throw new ModelRegistryError('invalid_request', `The folder to import must be an absolute path: ${String(source)}`);
     const from = path.resolve(source);
     const models = path.resolve(this.options.modelsDir);
     if (from === models || from.startsWith(models + path.sep)) throw new ModelRegistryError('invalid_request', `${from} is already inside the models folder`);
     // Before anything in it is read: only regular files and folders inside it, JSON within limits.
-    await guardImportFolder(from);
+    await guard(from);
     return from;
   }
 
@@ -302,7 +305,7 @@ export class ModelRegistry implements ModelSource {
 
   /** A sample conversation rendered with a chosen template, for a folder to import or an installed model. */
   async previewChatTemplate(target: { path?: string | undefined; modelId?: string | undefined }, choice: ChatTemplateChoice): Promise<ChatTemplatePreview> {
-    const dir = target.modelId !== undefined ? (await this.get(target.modelId)).dir : await this.folderToImport(target.path ?? '');
+    const dir = target.modelId !== undefined ? (await this.get(target.modelId)).dir : await this.folderToImport(target.path ?? '', (folder) => guardFolderFiles(folder, PREVIEW_READS));
     return previewChatTemplate(dir, choice);
   }
 

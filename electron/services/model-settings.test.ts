@@ -1,6 +1,7 @@
 // Each model at its best, through the dispatch over real storage and a real model host on the
 // bundled tiny model (written by npm run make:model): its generation_config.json sampling as
 // its defaults, presets layered over them, and a chat template chosen for a folder without one.
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -130,5 +131,15 @@ describe('model defaults, presets and chat templates, end to end on the services
     expect(stored.status).toBe('error');
     expect(stored.error).toBe("The model's chat template (in chat_template.jinja) cannot be used: it fails on this conversation (System messages are not supported)");
     expect(errors.find((e) => e.messageId === failed.assistantMessage.id)).toMatchObject({ code: 'chat_template_invalid', status: 'error' });
+  });
+
+  it('a preview reads only regular files of the folder: a named pipe for tokenizer.json is refused at once, a missing one named', { timeout: 20_000 }, async () => {
+    const piped = editedTinyModel(path.join(root, 'piped'), ({ tokenizerConfig }) => delete tokenizerConfig['chat_template']);
+    rmSync(path.join(piped, 'tokenizer.json'));
+    execFileSync('mkfifo', [path.join(piped, 'tokenizer.json')]);
+    const template = { kind: 'builtIn', id: 'chatml' };
+    expect(await refusal('models.previewChatTemplate', { path: piped, template })).toMatchObject({ code: 'unsafe_folder', message: 'tokenizer.json is a named pipe; only regular files can be read.' });
+    rmSync(path.join(piped, 'tokenizer.json'));
+    expect(await refusal('models.previewChatTemplate', { path: piped, template })).toMatchObject({ code: 'invalid_model', message: 'The folder has no tokenizer.json.' });
   });
 });
