@@ -54,4 +54,21 @@ describe('token events for the token record', () => {
       expect(token.decodeMs).toBeGreaterThanOrEqual(0);
     }
   });
+
+  it('with stages asked for, the first token carries the sampler stages, the last of which the candidates come from', async () => {
+    const out: Array<Omit<HostEventOf<'token'>, 'type' | 'requestId'>> = [];
+    const params = { ...untouched, temperature: 0.7, topK: 20, topP: 0.9, minP: 0.02, repetitionPenalty: 1.2, maxNewTokens: 2 };
+    await engine.generate(
+      { requestId: 'r', prompt: '床前明月光，', params, candidates: 5, reuseCache: false, stages: true },
+      { onPrefill: () => undefined, onToken: (event) => out.push(event), isCancelled: () => false },
+    );
+    const [first, second] = out;
+    expect(first!.stages!.map((stage) => stage.name)).toEqual(['penalty', 'temperature', 'top-k', 'top-p', 'min-p']);
+    expect(first!.stages!.every((stage) => stage.active)).toBe(true);
+    const last = first!.stages!.at(-1)!;
+    expect(last.top.map((t) => t.tokenId)).toEqual(first!.candidates!.map((c) => c.tokenId));
+    last.top.forEach((t, i) => expect(t.probability).toBeCloseTo(first!.candidates![i]!.probability, 9));
+    expect(first!.stages![2]!.kept).toBe(20);
+    expect(second!.stages).toBeUndefined();
+  });
 });

@@ -26,6 +26,7 @@ import { KvBuffers, PromptCache } from './kv-cache.ts';
 import { ProducedTurns } from './produced-turn.ts';
 import { fitPrompt } from './prompt-window.ts';
 import { forcedPick } from './forced-pick.ts';
+import { runStages, samplerStages } from './sampler-stages.ts';
 import { sampleToken, SeededRandom } from './sampler.ts';
 import { modelDistribution } from './token-statistics.ts';
 
@@ -71,6 +72,8 @@ export interface GenerateRequest {
   answerPrefix?: number[] | undefined;
   /** The first token is this one instead of the sampler's pick. */
   forceFirstToken?: number | undefined;
+  /** The first token event carries the sampler's stages. */
+  stages?: boolean | undefined;
 }
 
 export interface GenerateCallbacks {
@@ -250,6 +253,7 @@ export class Engine {
     let stepStarted = performance.now();
     for (;;) {
       const model = request.candidates > 0 ? modelDistribution(logits) : null;
+      const stages = request.stages && decodeTokens === 0 ? runStages(logits, samplerStages(params, history), Math.max(request.candidates, 5)).summaries : null;
       const pick =
         decodeTokens === 0 && request.forceFirstToken !== undefined
           ? forcedPick(logits, params, history, request.candidates, request.forceFirstToken)
@@ -275,6 +279,7 @@ export class Engine {
         decodeMs,
         ...(pick.candidates ? { candidates: pick.candidates.map((c) => ({ ...c, text: this.tokenText(tokenizer, c.tokenId), ...(model ? { modelProbability: model.probability(c.tokenId) } : {}) })) } : {}),
         ...(model ? { modelProbability: model.probability(pick.tokenId), entropyBits: model.entropyBits } : {}),
+        ...(stages ? { stages: stages.map((stage) => ({ ...stage, top: stage.top.map((t) => ({ ...t, text: this.tokenText(tokenizer, t.tokenId) })) })) } : {}),
       });
       if (stop) {
         stopReason = stop;

@@ -40,6 +40,8 @@ export interface GenerateOptions {
   /** Token ids of the answer so far (continue, branch), and the token a branch starts with. */
   answerPrefix?: number[];
   forceFirstToken?: number;
+  /** The first token event carries the sampler's stages (the sampler view). */
+  stages?: boolean;
   onPrefill?(event: HostEventOf<'prefill'>): void;
   onToken?(event: HostEventOf<'token'>): void;
 }
@@ -146,6 +148,7 @@ export class ModelHostClient {
         reuseCache: options.reuseCache ?? true,
         ...(options.answerPrefix?.length ? { answerPrefix: options.answerPrefix } : {}),
         ...(options.forceFirstToken !== undefined ? { forceFirstToken: options.forceFirstToken } : {}),
+        ...(options.stages ? { stages: true } : {}),
       },
       'generate',
       (event) => {

@@ -97,6 +97,8 @@ export const hostRequestSchema = z.discriminatedUnion('type', [
       answerPrefix: z.array(z.number().int().min(0)).max(SAMPLING_LIMITS.maxNewTokens * 8).optional(),
       /** The first token is this one, not the sampler's pick (branching from a token). */
       forceFirstToken: z.number().int().min(0).optional(),
+      /** The first token event also carries what each stage of the sampler did (the sampler view). */
+      stages: z.boolean().default(false),
     })
     .strict()
     .refine((request) => (request.messages === undefined) !== (request.prompt === undefined), 'a generate request has either messages or a prompt'),
@@ -140,6 +142,21 @@ export const tokenCandidateSchema = z
   })
   .strict();
 export type TokenCandidate = z.infer<typeof tokenCandidateSchema>;
+
+/** One stage of the sampler at one position: what it removed, the mass left, the best tokens after it. */
+export const samplerStageSchema = z
+  .object({
+    name: z.enum(['penalty', 'temperature', 'top-k', 'top-p', 'min-p']),
+    /** False when the settings turn the stage off. */
+    active: z.boolean(),
+    kept: z.number().int().min(0),
+    removed: z.number().int().min(0),
+    /** Probability mass, under the distribution the stage was given, of the tokens it kept. */
+    massLeft: z.number().min(0).max(1.000001),
+    top: z.array(z.object({ tokenId: z.number().int().min(0), text: z.string(), probability: z.number().min(0).max(1.000001) }).strict()),
+  })
+  .strict();
+export type SamplerStage = z.infer<typeof samplerStageSchema>;
 
 /** The codes of the host's `error` event: electron/shared/user-errors.ts lists every error code once. */
 export const hostErrorCodeSchema = z.enum(ERROR_CODES.host);
@@ -212,6 +229,8 @@ export const hostEventSchema = z.discriminatedUnion('type', [
       entropyBits: z.number().min(0).optional(),
       /** Milliseconds this token took (its forward pass and sampling; the first: sampling after prefill). */
       decodeMs: z.number().min(0).optional(),
+      /** Asked for with `stages`: the sampler's stages at this position, in order. */
+      stages: z.array(samplerStageSchema).optional(),
     })
     .strict(),
   z.object({ type: z.literal('done'), requestId, stats: generationStatsSchema }).strict(),
