@@ -70,6 +70,15 @@ export function planContinue(storage: Storage, input: { messageId: string }): Pl
   };
 }
 
+/** What the sampler view replays: the answer's tokens before `index`, then its token at `index`, with the sampling it was made with. */
+export function planStageView(storage: Storage, input: { messageId: string; index: number }): { answer: Message; answerPrefix: number[]; tokenId: number } {
+  const answer = finishedAnswer(storage, input.messageId, 'inspected');
+  const tokens = recordOf(storage, answer);
+  const at = tokens[input.index];
+  if (at === undefined) throw new StorageError('INVALID_INPUT', `This answer has no token at position ${input.index + 1}.`);
+  return { answer, answerPrefix: tokens.slice(0, input.index).map((token) => token.tokenId), tokenId: at.tokenId };
+}
+
 /**
  * Writes the kept tokens into the new answer (text and record) and returns the token events
  * that show them, in order, as if they had just been generated.

@@ -73,6 +73,7 @@ export function createHandlers({ storage, chat, models, settings, registry, down
     'messages.activePath': ({ conversationId }) => storage.loadActivePath(conversationId),
     'messages.siblings': ({ messageId }) => storage.getSiblings(messageId),
     'messages.tokenRecord': ({ messageId }) => storage.getTokenRecord(messageId),
+    'messages.samplerStages': (input) => chat.samplerStages(input),
     'messages.select': ({ messageId }) => {
       const path = storage.selectMessage(messageId);
       return changed(path.conversation.id, 'selected', path);

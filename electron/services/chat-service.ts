@@ -6,9 +6,9 @@ import { randomInt } from 'node:crypto';
 import type { AppSettings, Conversation, GenerationStarted, Message } from '../shared/chat-types.ts';
 import type { CallInput, EventPayload, SendStarted } from '../shared/contract.ts';
 import type { RecordedToken } from '../shared/token-record.ts';
-import { copyKeptTokens, planBranch, planContinue, type AnswerStart, type PlannedStart } from './answer-start.ts';
+import { copyKeptTokens, planBranch, planContinue, planStageView, type AnswerStart, type PlannedStart } from './answer-start.ts';
 import { ModelHostError } from '../shared/model-host-error.ts';
-import { SAMPLING_LIMITS, seededSamplingParamsSchema, type ChatMessage, type LoadedModelInfo, type SeededSamplingParams } from '../shared/model-host-protocol.ts';
+import { SAMPLING_LIMITS, seededSamplingParamsSchema, type ChatMessage, type LoadedModelInfo, type SamplerStage, type SeededSamplingParams } from '../shared/model-host-protocol.ts';
 import { layerSettings, type ModelSamplingDefaults, type Preset } from '../shared/presets.ts';
 import type { Storage } from '../storage/index.ts';
 import { StorageError } from '../storage/index.ts';
@@ -217,7 +217,7 @@ export class ChatService {
    * step: two requests that arrive together give one answer and one busy error. The mark is
    * held until the answer is active (set synchronously by answer()) or the start failed.
    */
-  private async exclusively<T extends GenerationStarted>(start: () => Promise<T>): Promise<T> {
+  private async exclusively<T>(start: () => Promise<T>): Promise<T> {
     if (this.active || this.starting) {
       throw new ModelHostError('busy', 'An answer is still being written: stop it or wait for it to finish');
     }
@@ -239,6 +239,45 @@ export class ChatService {
   /** The answer `messageId` goes on after its last token, in the same message (answer-start.ts). */
   continueAnswer(input: { messageId: string }): Promise<GenerationStarted> {
     return this.startFrom(() => planContinue(this.storage, input));
+  }
+
+  /**
+   * The sampler view of token `index` of an answer: the model is fed the answer up to that
+   * token again (the cache reused where it matches) and the stages run on its logits with the
+   * sampling the answer was made with. Nothing is stored.
+   */
+  samplerStages(input: { messageId: string; index: number }): Promise<SamplerStage[]> {
+    return this.exclusively(async () => {
+      const { answer, answerPrefix, tokenId } = planStageView(this.storage, input);
+      const model = await this.models.ready();
+      const setup = await this.setupFor(model.info);
+      const settings = this.settings.get();
+      const { params, systemPrompt } = this.settingsFor(this.storage.getConversation(answer.conversationId), settings, setup.defaults);
+      const made = seededSamplingParamsSchema.safeParse({ ...params, ...answer.sampling, maxNewTokens: 1 });
+      let stages: SamplerStage[] = [];
+      const generation = this.host.generate({
+        messages: this.historyBefore(answer.conversationId, answer.id, systemPrompt),
+        params: made.success ? made.data : { ...params, maxNewTokens: 1 },
+        candidates: Math.max(settings.candidates, 5),
+        answerPrefix,
+        forceFirstToken: tokenId,
+        stages: true,
+        onToken: (event) => (stages = event.stages ?? stages),
+      });
+      await generation.done;
+      return stages;
+    });
+  }
+
+  /** The conversation the model saw before `messageId`: the system prompt, then the path up to it. */
+  private historyBefore(conversationId: string, messageId: string, systemPrompt: string): ChatMessage[] {
+    const history: ChatMessage[] = [];
+    if (systemPrompt.trim()) history.push({ role: 'system', content: systemPrompt });
+    for (const message of this.storage.loadActivePath(conversationId).messages) {
+      if (message.id === messageId) break;
+      if (message.content.length > 0) history.push({ role: message.role, content: message.content });
+    }
+    return history;
   }
 
   private startFrom(plan: () => PlannedStart): Promise<GenerationStarted> {
@@ -269,13 +308,7 @@ export class ChatService {
     const messageId = writer.messageId;
     unshown.push(...copyKeptTokens(writer, start, conversationId));
 
-    const path = this.storage.loadActivePath(conversationId).messages;
-    const history: ChatMessage[] = [];
-    if (systemPrompt.trim()) history.push({ role: 'system', content: systemPrompt });
-    for (const message of path) {
-      if (message.id === messageId) break;
-      if (message.content.length > 0) history.push({ role: message.role, content: message.content });
-    }
+    const history = this.historyBefore(conversationId, messageId, systemPrompt);
 
     let resolveFinished!: () => void;
     const active: ActiveAnswer = {

@@ -101,4 +101,17 @@ describe('token records of real answers', () => {
     const refused = await app.dispatch('chat.continue', { messageId: started.userMessage.id });
     expect(refused).toMatchObject({ ok: false, error: { code: 'invalid_input' } });
   });
+
+  it('the sampler view of a token replays it: its last stage holds the candidates the token was drawn from', async () => {
+    const started = await call('chat.send', { newConversation: { sampling: { seed: 5, topK: 12, topP: 0.9, minP: 0.02 } }, content: '春眠不觉晓，' });
+    await app.chat.idle();
+    const record = (await call('messages.tokenRecord', { messageId: started.assistantMessage.id }))!;
+    const stages = await call('messages.samplerStages', { messageId: started.assistantMessage.id, index: 2 });
+    expect(stages.map((stage) => stage.name)).toEqual(['penalty', 'temperature', 'top-k', 'top-p', 'min-p']);
+    expect(stages[2]!.kept).toBeLessThanOrEqual(12);
+    const last = stages.at(-1)!;
+    const candidates = record.tokens[2]!.candidates;
+    expect(last.top.slice(0, candidates.length).map((t) => t.tokenId)).toEqual(candidates.map((c) => c.tokenId));
+    last.top.slice(0, candidates.length).forEach((t, i) => expect(Math.abs(t.probability - candidates[i]!.probability)).toBeLessThanOrEqual(PROBABILITY_PRECISION + 1e-9));
+  });
 });

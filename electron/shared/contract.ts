@@ -16,7 +16,7 @@ import type {
   Siblings,
   SystemInfo,
 } from './chat-types.ts';
-import { samplingParamsSchema, tokenCandidateSchema, generationStatsSchema, dtypeSchema, SAMPLING_LIMITS } from './model-host-protocol.ts';
+import { samplingParamsSchema, tokenCandidateSchema, generationStatsSchema, dtypeSchema, SAMPLING_LIMITS, type SamplerStage } from './model-host-protocol.ts';
 import type { TokenRecord } from './token-record.ts';
 import { apiServerSettingsSchema, type ApiServerStatus } from './openai-api-types.ts';
 import { remoteCalls, type RemoteCallOutputs } from './remote-model-types.ts';
@@ -85,6 +85,8 @@ export const calls = {
   'messages.select': z.object({ messageId: id }).strict(),
   /** An answer's token record (ids, probabilities, candidates, times); null when it has none. */
   'messages.tokenRecord': z.object({ messageId: id }).strict(),
+  /** The sampler view of token `index` of an answer: each stage's kept and removed tokens, mass left, best tokens (uses the model). */
+  'messages.samplerStages': z.object({ messageId: id, index: z.number().int().min(0).max(10_000_000) }).strict(),
   /**
    * Into `conversationId`, or into a conversation this call creates from `newConversation` (a
    * new chat is one round trip; nothing is created when the answer cannot start).
@@ -180,6 +182,7 @@ export interface CallOutputs extends RemoteCallOutputs, PresetCallOutputs, ChatT
   'messages.siblings': Siblings;
   'messages.select': ActivePath;
   'messages.tokenRecord': TokenRecord | null;
+  'messages.samplerStages': SamplerStage[];
   'chat.send': SendStarted;
   'chat.stop': { stopped: boolean };
   'chat.regenerate': GenerationStarted;
@@ -254,6 +257,8 @@ export const events = {
   'models.status': z.custom<ModelStatus>(),
   /** Installed, removed, default changed. */
   'models.changed': z.custom<RegistryEvent>(),
+  /** A preset was created, renamed or deleted (in any window): every window reloads the list. */
+  'presets.changed': z.object({}).strict(),
   /** Download added, state changed, progress (per file and total: bytes, speed, ETA), installed, removed. */
   'downloads.event': z.custom<DownloadEvent>(),
 } as const;
