@@ -21,6 +21,7 @@ describe('model defaults, presets and chat templates, end to end on the services
   let root: string;
   let app: AppServices;
   const errors: EventPayload<'generation.error'>[] = [];
+  let presetChanges = 0;
 
   async function call<N extends CallName>(name: N, input: unknown): Promise<CallOutput<N>> {
     const result = await app.dispatch(name, input);
@@ -49,6 +50,7 @@ describe('model defaults, presets and chat templates, end to end on the services
     app = createAppServices({ dataDir: path.join(root, 'data'), bundledModelsDir: bundled, spawnHost: nodeHostSpawner(), models: { restartBackoffMs: [50] } });
     app.events.subscribe((name, payload) => {
       if (name === 'generation.error') errors.push(payload as EventPayload<'generation.error'>);
+      if (name === 'presets.changed') presetChanges += 1;
     });
   });
   afterAll(async () => {
@@ -93,6 +95,8 @@ describe('model defaults, presets and chat templates, end to end on the services
     expect((await refusal('presets.delete', { id: 'builtin:precise' })).code).toBe('invalid_input');
     expect(await call('presets.delete', { id: terse.id })).toEqual({ deleted: true, conversationsKept: 1 });
     expect((await call('settings.get', {})).defaultPresetId).toBeNull();
+    // Created, renamed, deleted: each told to every window.
+    expect(presetChanges).toBe(3);
     const kept = app.storage.getConversation(started.conversation.id);
     expect(kept).toMatchObject({ presetId: null, systemPrompt: 'Answer briefly.', sampling: { temperature: 0.4, maxNewTokens: 9, topK: 3, seed: 5 } });
     const again = await answered(await call('chat.regenerate', { messageId: started.assistantMessage.id }));

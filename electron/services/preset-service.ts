@@ -43,12 +43,12 @@ export class PresetService {
   }
 
   create(input: { name: string; systemPrompt: string | null; sampling: PresetSampling }): Preset {
-    return fromStorage(this.storage.createPreset(input));
+    return this.changed(fromStorage(this.storage.createPreset(input)));
   }
 
   rename(id: string, name: string): Preset {
     refuseBuiltIn(id, 'renamed');
-    return fromStorage(this.storage.renamePreset(id, name));
+    return this.changed(fromStorage(this.storage.renamePreset(id, name)));
   }
 
   delete(id: string): { deleted: true; conversationsKept: number } {
@@ -56,6 +56,12 @@ export class PresetService {
     const { conversationsKept, conversationIds } = this.storage.deletePreset(id);
     if (this.settings.get().defaultPresetId === id) this.settings.update({ defaultPresetId: null });
     for (const conversationId of conversationIds) this.events?.emit('conversations.changed', { conversationId, reason: 'settings' });
-    return { deleted: true, conversationsKept };
+    return this.changed({ deleted: true, conversationsKept });
+  }
+
+  /** Tells every window the list changed, and passes the result on. */
+  private changed<T>(result: T): T {
+    this.events?.emit('presets.changed', {});
+    return result;
   }
 }

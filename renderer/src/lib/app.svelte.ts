@@ -77,6 +77,8 @@ export class AppState {
         this.chat.changedElsewhere(event);
       }),
       ...this.models.follow(transport),
+      // Created, renamed or deleted in another window (or this one): the list as it is now.
+      transport.on('presets.changed', () => void this.presets.load()),
       this.modelsScreen.attach(transport),
       this.connection.follow(transport, () => void this.reloadAll()),
     );
