@@ -52,6 +52,10 @@ test('the inspector shows the same candidates after a reload as it did live', as
   await expect(app.locator('html')).toHaveAttribute('data-theme', 'dark');
   await inspect(app, 2);
   await screenshot(app, testInfo, 'token-inspector-dark');
+  await answers(app).last().getByTestId('token-view').locator('.tok:not(.tok-cont)').nth(2).click();
+  await app.getByTestId('show-stages').click();
+  await expect(app.getByTestId('sampler-stages').locator('li')).toHaveCount(5);
+  await screenshot(app, testInfo, 'sampler-stages-dark');
 });
 
 /** The texts of the first `count` tokens of the last answer's token view. */
@@ -73,6 +77,12 @@ test('branching from the 3rd token makes a sibling that keeps the first two; the
   const popover = app.getByTestId('candidates');
   await expect(popover.getByTestId('branch').first()).toBeFocused();
   await screenshot(app, testInfo, 'token-branch-light');
+  // The sampler view of that token: the answer is fed again up to it, each stage reported.
+  await popover.getByTestId('show-stages').click();
+  const stages = popover.getByTestId('sampler-stages');
+  await expect(stages.locator('li')).toHaveCount(5);
+  await expect(stages).toContainText(/top-k\s*kept 40, removed \d+/);
+  await screenshot(app, testInfo, 'sampler-stages-light');
   await popover.getByTestId('branch').first().click();
   await waitForAnswer(app);
 
