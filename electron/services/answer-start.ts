@@ -21,8 +21,26 @@ export interface AnswerStart {
 
 export interface PlannedStart {
   conversationId: string;
+  /** The answer whose tokens the new one starts from. */
+  from: Message;
   question: Message;
   start: AnswerStart;
+}
+
+/** Remote models' ids (remote-models.ts): their "token ids" are positions in a server's list, not a vocabulary's. */
+export function isRemoteModel(modelId: string | null): boolean {
+  return modelId?.startsWith('remote-') ?? false;
+}
+
+/**
+ * Token ids mean something only to the model that chose them: going on from an answer's tokens
+ * needs that model loaded, and a local one.
+ */
+export function checkSameModel(answer: Message, loadedModelId: string): void {
+  if (isRemoteModel(loadedModelId) || isRemoteModel(answer.modelId)) throw new StorageError('INVALID_INPUT', 'Going on from an answer’s tokens needs a model on this computer; a remote server does not take token ids.');
+  if (answer.modelId !== null && answer.modelId !== loadedModelId) {
+    throw new StorageError('INVALID_INPUT', `This answer was written by the model ${JSON.stringify(answer.modelId)}: load it to go on from its tokens.`);
+  }
 }
 
 function recordOf(storage: Storage, answer: Message): StoredToken[] {
@@ -48,6 +66,7 @@ export function planBranch(storage: Storage, input: { messageId: string; index: 
   const kept = tokens.slice(0, input.index);
   return {
     conversationId: old.conversationId,
+    from: old,
     question: storage.getMessage(old.parentId),
     start: {
       kept: { tokens: kept, content: old.content },
@@ -65,6 +84,7 @@ export function planContinue(storage: Storage, input: { messageId: string }): Pl
   const tokens = recordOf(storage, old);
   return {
     conversationId: old.conversationId,
+    from: old,
     question: storage.getMessage(old.parentId),
     start: { resume: old.id, answerPrefix: tokens.map((token) => token.tokenId), stats: { continuedAt: tokens.length } },
   };

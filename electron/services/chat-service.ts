@@ -6,7 +6,7 @@ import { randomInt } from 'node:crypto';
 import type { AppSettings, Conversation, GenerationStarted, Message } from '../shared/chat-types.ts';
 import type { CallInput, EventPayload, SendStarted } from '../shared/contract.ts';
 import type { RecordedToken } from '../shared/token-record.ts';
-import { copyKeptTokens, planBranch, planContinue, planStageView, type AnswerStart, type PlannedStart } from './answer-start.ts';
+import { checkSameModel, copyKeptTokens, isRemoteModel, planBranch, planContinue, planStageView, type AnswerStart, type PlannedStart } from './answer-start.ts';
 import { ModelHostError } from '../shared/model-host-error.ts';
 import { SAMPLING_LIMITS, seededSamplingParamsSchema, type ChatMessage, type LoadedModelInfo, type SamplerStage, type SeededSamplingParams } from '../shared/model-host-protocol.ts';
 import { layerSettings, type ModelSamplingDefaults, type Preset } from '../shared/presets.ts';
@@ -18,14 +18,15 @@ import type { ModelService } from './model-service.ts';
 import type { SettingsService } from './settings-service.ts';
 
 /** A token event as the answer's token record keeps it (unknown where the source did not say). */
-export function recordedToken(event: Omit<EventPayload<'generation.token'>, 'conversationId' | 'messageId' | 'text'>): RecordedToken {
+export function recordedToken(event: Omit<EventPayload<'generation.token'>, 'conversationId' | 'messageId' | 'text'>, remote = false): RecordedToken {
   return {
     tokenId: event.tokenId,
     probability: event.probability,
     modelProbability: event.modelProbability ?? null,
     entropyBits: event.entropyBits ?? null,
     decodeMs: event.decodeMs ?? null,
-    candidates: (event.candidates ?? []).map((c) => ({ tokenId: c.tokenId, text: c.text, probability: c.probability, modelProbability: c.modelProbability ?? null })),
+    // A remote server's candidates are numbered by place, not by token id: their texts cannot be kept by id.
+    candidates: (remote ? [] : (event.candidates ?? [])).map((c) => ({ tokenId: c.tokenId, text: c.text, probability: c.probability, modelProbability: c.modelProbability ?? null })),
   };
 }
 
@@ -250,6 +251,7 @@ export class ChatService {
     return this.exclusively(async () => {
       const { answer, answerPrefix, tokenId } = planStageView(this.storage, input);
       const model = await this.models.ready();
+      checkSameModel(answer, model.modelId);
       const setup = await this.setupFor(model.info);
       const settings = this.settings.get();
       const { params, systemPrompt } = this.settingsFor(this.storage.getConversation(answer.conversationId), settings, setup.defaults);
@@ -282,8 +284,9 @@ export class ChatService {
 
   private startFrom(plan: () => PlannedStart): Promise<GenerationStarted> {
     return this.exclusively(async () => {
-      const { conversationId, question, start } = plan();
+      const { conversationId, from, question, start } = plan();
       const model = await this.models.ready();
+      checkSameModel(from, model.modelId);
       const started = this.answer(conversationId, question, model.modelId, await this.setupFor(model.info), start);
       this.events.emit('conversations.changed', { conversationId, reason: 'messages' });
       return started;
@@ -344,7 +347,7 @@ export class ChatService {
         if (event.text) saidSomething = true;
         // Every token goes into the record, a token with no text (part of a character) too;
         // it is shown once its batch is committed, like text.
-        writer.append(event.text, recordedToken(event));
+        writer.append(event.text, recordedToken(event, isRemoteModel(modelId)));
       },
     });
     active.generation = generation;

@@ -68,6 +68,8 @@ export class StreamWriter {
   #buffer: string[] = [];
   /** The tokens of the buffered chunks (a chunk without a token has none). */
   #tokens: PendingToken[] = [];
+  /** Set when a token could not be recorded: the record stops there, the text goes on. */
+  #recordStopped = false;
   readonly #encoder: TokenRecordEncoder;
   #committedLength: number;
   #lastCommitAt: number;
@@ -131,9 +133,10 @@ export class StreamWriter {
     if (this.#finished !== undefined) {
       throw new StorageError('CONFLICT', `The message ${JSON.stringify(this.messageId)} is finished; no more text can be added to it.`);
     }
-    if (text.length === 0 && token === undefined) return;
+    const recorded = token !== undefined && !this.#recordStopped;
+    if (text.length === 0 && !recorded) return;
     this.#buffer.push(text);
-    if (token !== undefined) this.#tokens.push({ token, textLength: text.length });
+    if (recorded) this.#tokens.push({ token, textLength: text.length });
     const due = this.#intervalMs > 0 && this.#sink.now() - this.#lastCommitAt >= this.#intervalMs;
     // After a failure, retry on time only, not on every further chunk.
     if (due || (this.#buffer.length >= this.#maxChunks && this.#lastError === undefined)) {
@@ -188,8 +191,23 @@ export class StreamWriter {
     return message;
   }
 
+  /**
+   * The buffered tokens as a record part. A token the record cannot hold (an id past 2^24, a
+   * text longer than 65535 units) ends the record there: the text must never wait on it.
+   */
   #encodeTokens(): { bytes: Uint8Array; newIds: number[] } | null {
-    return this.#tokens.length === 0 ? null : this.#encoder.encode(this.#tokens);
+    if (this.#tokens.length === 0) return null;
+    try {
+      return this.#encoder.encode(this.#tokens);
+    } catch (error) {
+      if (!(error instanceof StorageError) || error.code !== 'INVALID_INPUT') throw error;
+      const storable = this.#tokens.findIndex((_, i) => !canEncode(this.#encoder, this.#tokens.slice(0, i + 1)));
+      const kept = this.#tokens.slice(0, Math.max(0, storable));
+      this.#recordStopped = true;
+      this.#tokens = [];
+      this.#onError?.(error);
+      return kept.length === 0 ? null : this.#encoder.encode(kept);
+    }
   }
 
   #committedTokens(part: { newIds: number[] } | null): void {
@@ -266,5 +284,14 @@ export class StreamWriter {
       clearImmediate(this.#immediate);
       this.#immediate = undefined;
     }
+  }
+}
+
+function canEncode(encoder: TokenRecordEncoder, tokens: readonly PendingToken[]): boolean {
+  try {
+    encoder.encode(tokens);
+    return true;
+  } catch {
+    return false;
   }
 }

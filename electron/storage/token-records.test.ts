@@ -188,3 +188,21 @@ describe('continuing an answer', () => {
     expect(() => storage.resumeAssistantMessage(question.id)).toThrow(expect.objectContaining({ code: 'CONFLICT' }));
   });
 });
+
+describe('a token the record cannot hold', () => {
+  it('ends the record there; the text is committed all the same', () => {
+    const storage = openTemp();
+    const conversation = storage.createConversation({ title: 'odd token' });
+    const errors: unknown[] = [];
+    const writer = storage.beginAssistantMessage({ conversationId: conversation.id }, { maxChunks: 3, intervalMs: 1_000_000, onError: (error) => errors.push(error) });
+    const rand = mulberry32(4);
+    writer.append('a', randomToken(rand, 2));
+    writer.append('b', randomToken(rand, 2));
+    writer.append('c', { ...randomToken(rand, 2), tokenId: 2 ** 24 });
+    writer.append('d', randomToken(rand, 2));
+    const done = writer.finish({ status: 'complete' });
+    expect(done.content).toBe('abcd');
+    expect(storage.getTokenRecord(done.id)?.tokens.map((token) => token.textLength)).toEqual([1, 1]);
+    expect(errors).toEqual([expect.objectContaining({ code: 'INVALID_INPUT' })]);
+  });
+});
