@@ -112,10 +112,12 @@ function indexRowids(db: Database.Database, table: string, index: string, into: 
 }
 
 function readRows(db: Database.Database, table: string, columns: readonly string[], seqs: Iterable<number>): Map<number, Row> {
-  const get = db.prepare(`SELECT ${columns.join(', ')} FROM ${table} WHERE seq = ?`);
   const rows = new Map<number, Row>();
+  // Preparing reads the schema, which a damaged page may have hit too: then no row can be read.
+  const get = attempt(() => db.prepare(`SELECT ${columns.join(', ')} FROM ${table} WHERE seq = ?`));
+  if (!get.ok) return rows;
   for (const seq of [...seqs].sort((a, b) => a - b)) {
-    const row = attempt(() => get.get(seq) as Row | undefined);
+    const row = attempt(() => get.value.get(seq) as Row | undefined);
     if (row.ok && row.value !== undefined) rows.set(seq, row.value);
   }
   return rows;
@@ -139,6 +141,8 @@ export interface ReadableRows {
   /** The presets table as far as it could be read, and conversation id -> the preset it follows. */
   presets: Row[];
   presetLinks: Map<string, string>;
+  /** The token records' parts as far as they could be read (message_seq, part, data). */
+  tokenParts: Row[];
 }
 
 /** Everything SQLite can read from a damaged file (opened through a scratch copy). */
@@ -152,14 +156,14 @@ export function readDamaged(file: string): ReadableRows {
     try {
       db = new Database(copy, { fileMustExist: true });
     } catch {
-      return { conversations: new Map(), messages: new Map(), counted: { conversations: null, messages: null }, presets: [], presetLinks: new Map() };
+      return { conversations: new Map(), messages: new Map(), counted: { conversations: null, messages: null }, presets: [], presetLinks: new Map(), tokenParts: [] };
     }
     try {
       const tables: Array<{ name: 'conversations' | 'messages'; columns: readonly string[] }> = [
         { name: 'conversations', columns: CONVERSATION_COLUMNS },
         { name: 'messages', columns: MESSAGE_COLUMNS },
       ];
-      const result: ReadableRows = { conversations: new Map(), messages: new Map(), counted: { conversations: null, messages: null }, presets: [], presetLinks: new Map() };
+      const result: ReadableRows = { conversations: new Map(), messages: new Map(), counted: { conversations: null, messages: null }, presets: [], presetLinks: new Map(), tokenParts: [] };
       for (const { name, columns } of tables) {
         const seqs = attempt(() => scanRowids(db, name));
         const all = seqs.ok ? seqs.value : new Set<number>();
@@ -176,6 +180,9 @@ export function readDamaged(file: string): ReadableRows {
       if (presets.ok) result.presets = presets.value;
       const links = attempt(() => db.prepare('SELECT id, preset_id FROM conversations NOT INDEXED WHERE preset_id IS NOT NULL').all() as Row[]);
       if (links.ok) for (const row of links.value) result.presetLinks.set(row['id'] as string, row['preset_id'] as string);
+      // Token records (older files have none): a damaged page loses records, never the messages.
+      const parts = attempt(() => db.prepare('SELECT message_seq, part, data FROM token_records ORDER BY message_seq, part').all() as Row[]);
+      if (parts.ok) result.tokenParts = parts.value;
       return result;
     } finally {
       db.close();
@@ -307,6 +314,11 @@ export function salvageInto(damagedFile: string, target: string, now: number = D
       for (const row of found.presets.filter(validPreset)) insertPreset.run(row['id'], row['name'], row['system_prompt'] ?? null, row['sampling'], row['created_at'], row['updated_at']);
       const follow = db.prepare('UPDATE conversations SET preset_id = ? WHERE id = ?');
       for (const [conversationId, presetId] of found.presetLinks) if (typeof presetId === 'string') follow.run(presetId, conversationId);
+      // Messages keep their seqs, so their records go back under the same keys (a damaged one reads as unreadable).
+      const insertPart = db.prepare('INSERT OR IGNORE INTO token_records (message_seq, part, data) SELECT ?, ?, ? WHERE EXISTS (SELECT 1 FROM messages WHERE seq = ?)');
+      for (const row of found.tokenParts) {
+        if (Number.isInteger(row['message_seq']) && Number.isInteger(row['part']) && row['data'] instanceof Uint8Array) insertPart.run(row['message_seq'], row['part'], row['data'], row['message_seq']);
+      }
       rebuildSearchIndex(db);
     });
   } finally {

@@ -3,7 +3,9 @@ import { describe, expect, it } from 'vitest';
 import { PROBABILITY_PRECISION, type RecordedToken } from '../shared/token-record.ts';
 import { mulberry32 } from '../test-support/storage/prng.ts';
 import { randomToken } from '../test-support/storage/token-samples.ts';
-import { openTemp } from '../test-support/storage/temp-storage.ts';
+import { openTemp, track } from '../test-support/storage/temp-storage.ts';
+import { salvageInto } from './salvage.ts';
+import { Storage } from './storage.ts';
 import { decodeTokenRecord, TokenRecordEncoder } from './token-record-codec.ts';
 
 function expectSameToken(actual: RecordedToken, expected: RecordedToken): void {
@@ -204,5 +206,23 @@ describe('a token the record cannot hold', () => {
     expect(done.content).toBe('abcd');
     expect(storage.getTokenRecord(done.id)?.tokens.map((token) => token.textLength)).toEqual([1, 1]);
     expect(errors).toEqual([expect.objectContaining({ code: 'INVALID_INPUT' })]);
+  });
+});
+
+describe('token records in a salvage', () => {
+  it('come back with their messages', () => {
+    const storage = openTemp();
+    const conversation = storage.createConversation({ title: 'salvage' });
+    storage.appendUserMessage({ conversationId: conversation.id, content: 'q' });
+    const writer = storage.beginAssistantMessage({ conversationId: conversation.id });
+    const tokens = Array.from({ length: 4 }, () => randomToken(mulberry32(6), 3));
+    tokens.forEach((token) => writer.append('字', token));
+    const answer = writer.finish({ status: 'complete' });
+    const file = storage.path;
+    storage.close();
+    const target = `${file}.salvaged`;
+    salvageInto(file, target);
+    const salvaged = track(Storage.open(target));
+    salvaged.getTokenRecord(answer.id)!.tokens.forEach((token, i) => expectSameToken(token, tokens[i]!));
   });
 });
