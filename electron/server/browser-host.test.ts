@@ -182,7 +182,7 @@ describe('npm run serve', () => {
     child.kill('SIGTERM');
     expect(url).toMatch(/#token=/);
 
-    const refused = run(['--host', '0.0.0.0', '--port', '0', '--data-dir', dataDir]);
+    const refused = run(['--host', '0.0.0.0', '--port', '0', '--data-dir', dataDir, '--renderer-dir', dataDir]);
     let stderr = '';
     refused.stderr.on('data', (chunk) => (stderr += chunk));
     const code = await new Promise<number | null>((resolve) => refused.once('exit', resolve));
