@@ -3,8 +3,8 @@
 // to the database in batches as it grows, and marked complete, interrupted (stop, host crash)
 // or error at the end. Nothing said by either side is lost on the way.
 import { randomInt } from 'node:crypto';
-import type { AppSettings, Conversation, GenerationStarted, Message } from '../shared/chat-types.ts';
-import type { CallInput, EventPayload, SendStarted } from '../shared/contract.ts';
+import type { Conversation, GenerationStarted, Message } from '../shared/chat-types.ts';
+import type { AppSettings, CallInput, EventPayload, SendStarted } from '../shared/contract.ts';
 import type { RecordedToken } from '../shared/token-record.ts';
 import { checkSameModel, copyKeptTokens, isRemoteModel, planBranch, planContinue, planStageView, type AnswerStart, type PlannedStart } from './answer-start.ts';
 import { ModelHostError } from '../shared/model-host-error.ts';

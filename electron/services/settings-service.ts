@@ -3,7 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, writeFileSync, copyFileSync } from 'node:fs';
 import path from 'node:path';
-import type { AppSettings } from '../shared/chat-types.ts';
+import type { AppSettings } from '../shared/contract.ts';
 import { settingsSchema } from '../shared/contract.ts';
 import { DEFAULT_SAMPLING_PARAMS } from '../shared/model-host-protocol.ts';
 import { DEFAULT_API_SERVER_SETTINGS } from '../shared/openai-api-types.ts';

@@ -1,8 +1,6 @@
 // The plain data the renderer sees: conversations, messages, search hits, models, settings.
 // Storage produces the conversation types (electron/storage/types.ts re-exports them), the
 // services produce the rest. Ids are strings (UUIDs), times are epoch milliseconds.
-import type { z } from 'zod';
-import type { settingsSchema } from './contract.ts';
 import type { LoadedModelInfo, ModelDtype } from './model-host-protocol.ts';
 
 export type Role = 'system' | 'user' | 'assistant';
@@ -185,4 +183,3 @@ export interface SystemInfo {
   canChooseFolder: boolean;
 }
 
-export type AppSettings = z.output<typeof settingsSchema>;

@@ -6,7 +6,6 @@
 import { z } from 'zod';
 import type {
   ActivePath,
-  AppSettings,
   Conversation,
   ConversationPage,
   GenerationStarted,
@@ -60,6 +59,7 @@ export const settingsSchema = z
     defaultPresetId: z.string().min(1).max(128).nullable(),
   })
   .strict();
+export type AppSettings = z.output<typeof settingsSchema>;
 
 /** Every call: its input schema. The output type is in `CallOutputs`. */
 export const calls = {

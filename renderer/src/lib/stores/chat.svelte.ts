@@ -2,8 +2,8 @@
 // (send, regenerate, edit, stop, switch branch, its settings). The text of an answer being
 // written is not reactive state: it lives in LiveAnswer objects that the views read once per
 // frame (see live-answer.ts); the path is replaced as a whole.
-import type { AppSettings, Conversation, GenerationStarted, Message, MessageStats, PathMessage, SearchHit, StoredSampling } from '@shared/chat-types.ts';
-import type { EventPayload } from '@shared/contract.ts';
+import type { Conversation, GenerationStarted, Message, MessageStats, PathMessage, SearchHit, StoredSampling } from '@shared/chat-types.ts';
+import type { AppSettings, EventPayload } from '@shared/contract.ts';
 import { titleFrom } from '../conversations.ts';
 import { describeError } from '../errors.ts';
 import { LiveAnswer, LiveAnswers, nextFrame } from '../live-answer.ts';

@@ -1,5 +1,5 @@
 // The app's settings (stored on the main side) and the token view toggle (this browser's own).
-import type { AppSettings } from '@shared/chat-types.ts';
+import type { AppSettings } from '@shared/contract.ts';
 import type { Calls } from './calls.ts';
 
 const TOKEN_VIEW_KEY = 'jielong.tokenView';
