@@ -6,8 +6,8 @@ import { expect, send, test, waitForAnswer } from './support/fixtures.ts';
 import { ROOT } from './support/test-host.ts';
 
 const POET_DIR = path.join(ROOT, 'resources', 'models', 'jielong-poet');
-/** Chinese characters and the poems' punctuation, nothing else (no replacement character). */
-const VERSE = /^[\p{Script=Han}，。？！；]+$/u;
+/** Chinese characters, the poems' punctuation and book-title marks, nothing else (no replacement character). */
+const VERSE = /^[\p{Script=Han}，。？！；《》]+$/u;
 
 test.use({ hostOptions: { firstRun: true, bundledModelDir: POET_DIR } });
 

@@ -6,7 +6,6 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Engine } from '../../electron/model-host/engine.ts';
-import { modelChatTemplate, renderChatTemplate } from '../../electron/model-files/chat-template-check.ts';
 import type { ChatMessage, HostEventOf } from '../../electron/shared/model-host-protocol.ts';
 import { POET_SPECIAL } from './poet-tokenizer.ts';
 
@@ -14,8 +13,8 @@ const POET_DIR = fileURLToPath(new URL('../../resources/models/jielong-poet', im
 const recommended = JSON.parse(readFileSync(path.join(POET_DIR, 'generation_config.json'), 'utf8')) as { temperature: number; top_k: number; top_p: number; max_new_tokens: number };
 const SAMPLED = { temperature: recommended.temperature, topK: recommended.top_k, topP: recommended.top_p, minP: 0, repetitionPenalty: 1, maxNewTokens: recommended.max_new_tokens };
 const GREEDY = { temperature: 0, topK: 0, topP: 1, minP: 0, repetitionPenalty: 1, maxNewTokens: 1 };
-/** Chinese characters and the poems' punctuation, nothing else. */
-const VERSE = /^[\p{Script=Han}，。？！；]+$/u;
+/** Chinese characters, the poems' punctuation and book-title marks, nothing else. */
+const VERSE = /^[\p{Script=Han}，。？！；《》]+$/u;
 
 type TokenEvent = Omit<HostEventOf<'token'>, 'type' | 'requestId'>;
 
@@ -67,16 +66,10 @@ describe('Engine on the committed Jielong Poet', () => {
     expect(top.probability).toBeGreaterThan(0.5);
   });
 
-  // A word inside an answer: the model has written 欲饮琵 of 王翰's 凉州词 (琵 is followed by 琶
-  // in 99% of the training poems). The first character of an answer depends little on the
-  // prompt's last one (five chat tokens lie between them), so the prompt alone would not show it.
-  it('writing 葡萄美酒夜光杯，欲饮琵, its top candidate is 琶, above 50%', async () => {
-    const config = JSON.parse(readFileSync(path.join(POET_DIR, 'tokenizer_config.json'), 'utf8')) as Record<string, unknown>;
-    const chat = renderChatTemplate(modelChatTemplate(config), config, [{ role: 'user', content: '葡萄美酒夜光杯，' }]);
-    const tokens: TokenEvent[] = [];
-    const request = { requestId: 'poet', prompt: `${chat}欲饮琵`, params: { ...GREEDY, seed: 0 }, candidates: 5, reuseCache: false };
-    await engine.generate(request, { onPrefill: () => undefined, onToken: (event) => tokens.push(event), isCancelled: () => false });
-    const top = tokens[0]!.candidates![0]!;
+  // A word of 王翰's 凉州词: 琵 is followed by 琶 in 99% of the training poems.
+  it('after 葡萄美酒夜光杯，欲饮琵 its top candidate is 琶, above 50%', async () => {
+    const [first] = await answer(engine, '葡萄美酒夜光杯，欲饮琵', { ...GREEDY, seed: 0 }, 5);
+    const top = first!.candidates![0]!;
     expect(top.text).toBe('琶');
     expect(top.probability).toBeGreaterThan(0.5);
   });

@@ -84,7 +84,7 @@ describe('Jielong Poet tokenizer and chat template', () => {
     expect(tokenizer.decode([ids[0]!, POET_SPECIAL.imEnd], { skip_special_tokens: true })).toBe('月');
   });
 
-  it('passes the engine’s chat template check and renders only the last user message', () => {
+  it('passes the engine’s chat template check and renders only the last user message, for the answer to continue', () => {
     expect(() => checkChatTemplate(config)).not.toThrow();
     const rendered = renderChatTemplate(modelChatTemplate(config), config, [
       { role: 'system', content: 'Be brief.' },
@@ -92,7 +92,7 @@ describe('Jielong Poet tokenizer and chat template', () => {
       { role: 'assistant', content: '春眠不觉晓，' },
       { role: 'user', content: '  白日依山尽，\n' },
     ]);
-    expect(rendered).toBe('<|im_start|>user\n白日依山尽，<|im_end|>\n<|im_start|>assistant\n');
+    expect(rendered).toBe('<|im_start|>白日依山尽，');
   });
 });
 

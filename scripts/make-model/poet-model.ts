@@ -84,17 +84,16 @@ Tang and Song dynasties in the \`chinese-poetry\` collection (2.0.1, MIT), conve
 simplified characters. It knows the form (line lengths, punctuation, when a poem ends) and
 which characters tend to follow which; it does not know what the words mean, it cannot
 answer questions, and it often repeats itself. Ci, prose and modern Chinese were left out.
-The first character of an answer depends little on the last character of the prompt (five
-chat tokens lie between them): given 床前明月 it rarely answers 光. (That line is not in the
-corpus anyway: its Tang text reads 床前看月光.)
+(床前明月光 itself is not in the corpus: its Tang text reads 床前看月光.)
 
 Try:
 
 - \`床前明月光，\`: it continues from exactly where the text stops;
 - \`《春晓》\`: a title in book-title marks asks for a whole poem.
 
-Only the last user message is given to the model (the chat template drops earlier turns and
-system prompts). Characters outside its ${arch.vocabSize - 10}-character vocabulary become \`<unk>\`.
+Only the last user message is given to the model, and the answer follows its last character
+directly (the chat template drops earlier turns and system prompts, and puts no header in
+between). Characters outside its ${arch.vocabSize - 10}-character vocabulary become \`<unk>\`.
 
 - Architecture: Llama (\`LlamaForCausalLM\`), ${arch.numHiddenLayers} layers, hidden size ${arch.hiddenSize},
   ${arch.numAttentionHeads} attention heads sharing ${arch.numKeyValueHeads} KV heads (head dim ${arch.headDim}),

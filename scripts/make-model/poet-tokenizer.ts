@@ -5,21 +5,25 @@
 /** Most frequent characters kept (punctuation included); the rest become <unk>. */
 export const POET_VOCAB_CHARS = 3000;
 
-/** Tokens before the characters, in id order. The first three match make:model's ChatML ids. */
+/**
+ * Tokens before the characters, in id order. The first three match make:model's ChatML ids;
+ * `user`, `assistant`, `system` and the newline are kept for their ids but no longer used.
+ */
 export const POET_FIXED_TOKENS = ['<|endoftext|>', '<|im_start|>', '<|im_end|>', '<unk>', 'user', 'assistant', 'system', '\n', '《', '》'] as const;
 export const POET_SPECIAL = { endOfText: 0, imStart: 1, imEnd: 2, unk: 3 } as const;
 const SPECIAL_COUNT = 4;
 
 /**
- * ChatML, but only the last user message is rendered: the model was trained on single
- * prompts (an opening or a title) and continues the text it is given; earlier turns and
- * system prompts would only confuse it. Whitespace around the prompt is trimmed.
+ * Only the last user message, after <|im_start|>, and nothing between it and the answer: the
+ * model continues the text it is given (接龙) as it would its own, and ends with <|im_end|>.
+ * Earlier turns and system prompts would only confuse it. Whitespace around the prompt is
+ * trimmed. (A ChatML header between prompt and answer put five tokens between the prompt's
+ * last character and the answer's first, and the model then hardly used that character.)
  */
 export const POET_CHAT_TEMPLATE =
   "{%- set ns = namespace(prompt='') -%}" +
   "{%- for message in messages -%}{%- if message['role'] == 'user' -%}{%- set ns.prompt = message['content'] | trim -%}{%- endif -%}{%- endfor -%}" +
-  "{{ '<|im_start|>user\\n' + ns.prompt + '<|im_end|>\\n' }}" +
-  "{%- if add_generation_prompt -%}{{ '<|im_start|>assistant\\n' }}{%- endif -%}";
+  "{{ '<|im_start|>' + ns.prompt }}";
 
 /** Half-width punctuation a user may type, as the poems write it. */
 const FULL_WIDTH: ReadonlyArray<[string, string]> = [

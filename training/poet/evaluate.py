@@ -150,8 +150,8 @@ def next_line(model, corpus):
 
 # (prompt, the answer so far): the top candidate the token view shows next. 床前明月光 is not in
 # the corpus (its Tang text reads 床前看月光); the others are: 静夜思, 凉州词, 月下独酌.
-FAMOUS = [('床前明月', ''), ('床前明月光', ''), ('床前明月光，疑是地上霜', ''),
-          ('葡萄美酒夜光杯，', '欲饮琵'), ('举杯邀明月，', '对影成三人。我歌月徘')]
+FAMOUS = [('床前明月', ''), ('床前明月光', ''), ('床前明月光，疑是地上霜', ''), ('葡萄美酒夜光杯，欲饮琵', ''),
+          ('举杯邀明月，对影成三人。我歌月徘', ''), ('白日依山尽，黄河入海', '')]
 
 
 @torch.no_grad()

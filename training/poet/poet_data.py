@@ -50,8 +50,9 @@ def text_ids(text, corpus):
 
 
 def prompt_ids(prompt, corpus):
-    """What the chat template renders for one user message, with the assistant's prompt."""
-    return [IM_START, USER, NEWLINE] + text_ids(prompt, corpus) + [IM_END, NEWLINE, IM_START, ASSISTANT, NEWLINE]
+    """What the chat template renders for one user message: the answer follows the prompt's
+    last character directly, so the model continues the text as it would its own."""
+    return [IM_START] + text_ids(prompt, corpus)
 
 
 def make_example(poem, rng):
