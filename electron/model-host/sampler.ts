@@ -167,11 +167,10 @@ export function sampleToken(
 /** No truncation: draw from the full softmax by scanning the logits, allocating nothing vocabulary-sized. */
 function sampleWholeVocabulary(logits: Float32Array, temperature: number, random: SeededRandom, candidateCount: number): SampledToken {
   const t = temperature > 0 ? temperature : 1;
-  const { max, sum } = softmaxScale(logits, t);
-  let chosen = 0;
-  if (temperature === 0) {
-    for (let i = 1; i < logits.length; i++) if (logits[i]! > logits[chosen]!) chosen = i;
-  } else {
+  const { max, sum, argmax } = softmaxScale(logits, t);
+  // Greedy: the most probable token is the one the max scan found (the first of equals).
+  let chosen = argmax;
+  if (temperature > 0) {
     const target = random.next() * sum;
     let cumulative = 0;
     chosen = logits.length - 1;
@@ -189,13 +188,19 @@ function sampleWholeVocabulary(logits: Float32Array, temperature: number, random
   return result;
 }
 
-/** The max logit and the softmax denominator at temperature t (relative to the max). */
-function softmaxScale(logits: Float32Array, t: number): { max: number; sum: number } {
+/** The max logit (and where it is first) and the softmax denominator at temperature t (relative to the max). */
+function softmaxScale(logits: Float32Array, t: number): { max: number; sum: number; argmax: number } {
   let max = -Infinity;
-  for (let i = 0; i < logits.length; i++) if (logits[i]! > max) max = logits[i]!;
+  let argmax = 0;
+  for (let i = 0; i < logits.length; i++) {
+    if (logits[i]! > max) {
+      max = logits[i]!;
+      argmax = i;
+    }
+  }
   let sum = 0;
   for (let i = 0; i < logits.length; i++) sum += Math.exp((logits[i]! - max) / t);
-  return { max, sum };
+  return { max, sum, argmax };
 }
 
 /**
