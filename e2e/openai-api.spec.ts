@@ -2,7 +2,7 @@
 // shown once, the request log filling in; a web page of another origin, in a real browser,
 // cannot call it (its preflight is refused, and a no-cors POST starts nothing); and the other
 // direction: a remote model (another Jielong's API) added in the picker answers the chat.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { createServer as createNetServer } from 'node:net';
 import os from 'node:os';
@@ -101,7 +101,10 @@ test.describe('a remote model', () => {
   test('is added with a connection test, marked remote in the picker, and answers the chat', async ({ app, host }, testInfo) => {
     // Another Jielong, serving its model over the API: the remote engine.
     const root = mkdtempSync(path.join(os.tmpdir(), 'jielong-e2e-remote-'));
-    const remote = createAppServices({ dataDir: root, bundledModelsDir: path.dirname(DEMO_MODEL_DIR), spawnHost: scriptedSpawner({ answer: () => 'Written far away, on the other server.', batchDelayMs: 5 }) });
+    // The tiny model alone, so the server offers one model.
+    const remoteModels = path.join(root, 'models');
+    cpSync(DEMO_MODEL_DIR, path.join(remoteModels, 'jielong-tiny-random'), { recursive: true });
+    const remote = createAppServices({ dataDir: path.join(root, 'data'), bundledModelsDir: remoteModels, spawnHost: scriptedSpawner({ answer: () => 'Written far away, on the other server.', batchDelayMs: 5 }) });
     try {
       await remote.models.load('jielong-tiny-random');
       const { baseUrl, key } = await remote.openai.startForThisRun({ port: 0, allowNetwork: false });

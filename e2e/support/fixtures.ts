@@ -59,6 +59,8 @@ export const test = base.extend<Fixtures>({
 
 /** Waits for the answer being written to end (the composer shows Send again). */
 export async function waitForAnswer(page: Page, timeout = 30_000): Promise<void> {
+  // A send still on its way has no answer on screen yet: wait for it to be taken first.
+  await expect(page.locator('form.composer[aria-busy="true"]')).toHaveCount(0, { timeout });
   await expect(page.getByTestId('send')).toBeVisible({ timeout });
   await expect(page.locator('[data-status="streaming"]')).toHaveCount(0, { timeout });
 }
