@@ -33,7 +33,7 @@ interface Child {
 function spawnChild(): Child {
   const root = mkdtempSync(path.join(os.tmpdir(), 'jielong-kill-'));
   roots.push(root);
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(here, 'kill-child.ts'), root], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(here, '..', 'test-support', 'server', 'kill-child.ts'), root], { stdio: ['pipe', 'pipe', 'pipe'] });
   const stderr: string[] = [];
   child.stderr.setEncoding('utf8');
   child.stderr.on('data', (data: string) => stderr.push(data));

@@ -1,14 +1,14 @@
-// The child process of the kill test (kill.test.ts): the browser host with the real services
+// The child process of the kill test (electron/server/kill.test.ts): the browser host with the real services
 // over a data folder, the model host replaced by the scripted stand-in (its answers stream at
 // a steady pace). It prints {"url": ...} once it listens; the parent kills it with SIGKILL.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { scriptedSpawner } from '../../e2e/support/scripted-host.ts';
-import { createAppServices } from '../services/app-services.ts';
-import { startBrowserHost } from './browser-host.ts';
+import { scriptedSpawner } from '../../../e2e/support/scripted-host.ts';
+import { startBrowserHost } from '../../server/browser-host.ts';
+import { createAppServices } from '../../services/app-services.ts';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
 
 /** The answer the scripted model streams: long enough that a kill lands mid-answer. */
 export function killTestAnswer(turn: number): string {
