@@ -6,6 +6,7 @@
 import { constants } from 'node:fs';
 import { lstat, open, readdir, realpath } from 'node:fs/promises';
 import path from 'node:path';
+import { formatByteSize } from '../shared/byte-size.ts';
 import type { ImportRefusalCode } from '../shared/user-errors.ts';
 
 export class ImportRefusal extends Error {
@@ -35,10 +36,6 @@ function kindOf(info: { isFIFO(): boolean; isSocket(): boolean; isCharacterDevic
   return 'not a regular file';
 }
 
-function mib(bytes: number): string {
-  return `${Math.round((bytes / 1024 / 1024) * 10) / 10} MB`;
-}
-
 /** Reads a regular file (already lstat-ed) with O_NOFOLLOW, at most `limit` bytes, within READ_TIMEOUT_MS. */
 async function readBounded(file: string, limit: number, label: string): Promise<string> {
   let timer: NodeJS.Timeout | undefined;
@@ -51,7 +48,7 @@ async function readBounded(file: string, limit: number, label: string): Promise<
     try {
       const info = await handle.stat();
       if (!info.isFile()) throw new ImportRefusal('unsafe_folder', `${label} is ${kindOf(info)}; only regular files can be imported.`);
-      if (info.size > limit) throw new ImportRefusal('unsafe_folder', `${label} is ${mib(info.size)}, more than the ${mib(limit)} such a file may be.`);
+      if (info.size > limit) throw new ImportRefusal('unsafe_folder', `${label} is ${formatByteSize(info.size)}, more than the ${formatByteSize(limit)} such a file may be.`);
       const buffer = Buffer.alloc(info.size);
       let offset = 0;
       while (offset < info.size) {
@@ -94,7 +91,7 @@ export async function guardFolderFiles(folder: string, files: readonly string[])
     if (info === null) throw new ImportRefusal('invalid_model', `The folder has no ${file}.`);
     if (!info.isFile()) throw new ImportRefusal('unsafe_folder', `${file} is ${info.isSymbolicLink() ? 'a symbolic link' : kindOf(info)}; only regular files can be read.`);
     const limit = JSON_LIMITS[file] ?? DEFAULT_JSON_LIMIT;
-    if (info.size > limit) throw new ImportRefusal('unsafe_folder', `${file} is ${mib(info.size)}, more than the ${mib(limit)} such a file may be.`);
+    if (info.size > limit) throw new ImportRefusal('unsafe_folder', `${file} is ${formatByteSize(info.size)}, more than the ${formatByteSize(limit)} such a file may be.`);
   }
 }
 
@@ -138,7 +135,7 @@ export async function guardImportFolder(folder: string): Promise<void> {
 
   for (const file of json) {
     const limit = JSON_LIMITS[path.posix.basename(file.relative)] ?? DEFAULT_JSON_LIMIT;
-    if (file.size > limit) throw new ImportRefusal('unsafe_folder', `${file.relative} is ${mib(file.size)}, more than the ${mib(limit)} such a file may be.`);
+    if (file.size > limit) throw new ImportRefusal('unsafe_folder', `${file.relative} is ${formatByteSize(file.size)}, more than the ${formatByteSize(limit)} such a file may be.`);
     const text = await readBounded(file.full, limit, file.relative);
     try {
       JSON.parse(text);

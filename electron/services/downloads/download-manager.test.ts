@@ -394,7 +394,7 @@ describe('DownloadManager', () => {
     const dir = await freshModelsDir();
     const downloads = manager(dir, { freeBytes: async () => 300_000 });
     const error = await expectDownloadError(downloads.start({ source: 'hub', repo: TINY_REPO, dtype: 'fp32' }), 'disk_full');
-    expect(error.message).toMatch(/Not enough disk space for tiny-random \(fp32\): it needs 5\d\d KB more, but only 300 KB is free/);
+    expect(error.message).toMatch(/Not enough disk space for tiny-random \(fp32\): it needs 5\d\d kB more, but only 300 kB is free/);
     expect(await filesUnder(dir)).toEqual([]);
   });
 

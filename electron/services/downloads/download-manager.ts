@@ -8,6 +8,7 @@
 import { mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
+import { formatByteSize } from '../../shared/byte-size.ts';
 import { verifyModelDtype } from '../../model-files/model-folder-inspect.ts';
 import { ModelHostError } from '../../shared/model-host-error.ts';
 import { dtypeSchema } from '../../shared/model-host-protocol.ts';
@@ -137,17 +138,6 @@ function freshRuntime(): DownloadRuntime {
 }
 
 const DEFAULT_RESERVE = 64 * 1024 * 1024;
-
-export function formatBytes(bytes: number): string {
-  const units = ['bytes', 'KB', 'MB', 'GB', 'TB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1000 && unit < units.length - 1) {
-    value /= 1000;
-    unit++;
-  }
-  return unit === 0 ? `${bytes} bytes` : `${value.toFixed(value >= 100 ? 0 : 1)} ${units[unit]}`;
-}
 
 function invalidSpec(message: string): DownloadError {
   return new DownloadError('invalid_spec', message);
@@ -470,7 +460,7 @@ export class DownloadManager {
     if (free < needed + this.reserve) {
       throw new DownloadError(
         'disk_full',
-        `Not enough disk space for ${download.info.name}: it needs ${formatBytes(needed)} more${this.reserve > 0 ? ` (and ${formatBytes(this.reserve)} kept free)` : ''}, but only ${formatBytes(free)} is free at ${this.options.modelsDir}`,
+        `Not enough disk space for ${download.info.name}: it needs ${formatByteSize(needed)} more${this.reserve > 0 ? ` (and ${formatByteSize(this.reserve)} kept free)` : ''}, but only ${formatByteSize(free)} is free at ${this.options.modelsDir}`,
       );
     }
   }
