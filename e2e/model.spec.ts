@@ -4,7 +4,7 @@
 import type { Page } from '@playwright/test';
 import { answers, expect, send, test, waitForAnswer } from './support/fixtures.ts';
 import type { PageGlobals } from './support/page-globals.ts';
-import { SECOND_MODEL } from './support/test-host.ts';
+import { SECOND_MODEL, type TestHost } from './support/test-host.ts';
 
 type WithApp = PageGlobals & { __jielong: { chat: { messages: Array<{ role: string; content: string; modelId: string | null }> } } };
 
@@ -120,7 +120,9 @@ test('killing the model host mid-answer keeps the partial text, says so, and the
   await send(app, 'Write for a long time');
   const answer = answers(app).last();
   await expect(answer).toHaveAttribute('data-status', 'streaming');
-  await expect.poll(async () => (await answerLiveLength(app)) > 40, { timeout: 20_000 }).toBe(true);
+  // Killed by what the host has written, not by what the page shows yet: a loaded page can lag
+  // seconds behind, and the answer must still be going when the kill lands.
+  await expect.poll(() => storedAnswerLength(host), { timeout: 20_000, intervals: [20] }).toBeGreaterThan(40);
 
   host.killModelHost();
   await expect(answer).toHaveAttribute('data-status', 'interrupted');
@@ -139,6 +141,10 @@ test('killing the model host mid-answer keeps the partial text, says so, and the
   await expect(answers(app).first().getByTestId('markdown')).toHaveText(partial);
 });
 
-function answerLiveLength(page: Page): Promise<number> {
-  return page.evaluate(() => (globalThis as unknown as PageGlobals).document.querySelector('article[data-role="assistant"] [data-testid="markdown"]')?.textContent?.length ?? 0);
+/** The length of the newest assistant answer as stored (the text the host has produced and the app saved). */
+function storedAnswerLength(host: TestHost): number {
+  const [conversation] = host.services.storage.listConversations().items;
+  if (!conversation) return 0;
+  const answer = host.services.storage.loadActivePath(conversation.id).messages.findLast((m) => m.role === 'assistant');
+  return answer?.content.length ?? 0;
 }
