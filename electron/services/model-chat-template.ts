@@ -14,6 +14,7 @@ import { CHAT_TEMPLATE_FILE } from '../model-files/chat-templates.ts';
 import { generationDefaults } from '../model-files/generation-defaults.ts';
 import type { ModelSetup } from './chat-service.ts';
 import { writeFileAtomic } from './model-registry-store.ts';
+import { ImportRefusal } from './import-guard.ts';
 import { countTokens } from './token-counter.ts';
 
 /** A chosen template that cannot render a conversation; the message names the template. */
@@ -23,7 +24,14 @@ export class ChatTemplateRefusal extends Error {
 }
 
 async function readJson(file: string): Promise<Record<string, unknown>> {
-  const value: unknown = JSON.parse(await readFile(file, 'utf8'));
+  const text = await readFile(file, 'utf8');
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    // JSON.parse's message quotes the file: name it instead.
+    throw new ImportRefusal('invalid_model', `${path.basename(file)} is not valid JSON.`);
+  }
   return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
 }
 

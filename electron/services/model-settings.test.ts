@@ -2,13 +2,14 @@
 // bundled tiny model (written by npm run make:model): its generation_config.json sampling as
 // its defaults, presets layered over them, and a chat template chosen for a folder without one.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { AutoTokenizer } from '@huggingface/transformers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GenerationStarted } from '../shared/chat-types.ts';
 import type { CallName, CallOutput, EventPayload } from '../shared/contract.ts';
+import { DEMO_MODEL_DIR } from '../../scripts/testing/model-fixtures.ts';
 import { editedTinyModel } from '../test-support/model-copies.ts';
 import { createAppServices, type AppServices } from './app-services.ts';
 import { appBackend } from './openai/api-controller.ts';
@@ -145,5 +146,13 @@ describe('model defaults, presets and chat templates, end to end on the services
     expect(await refusal('models.previewChatTemplate', { path: piped, template })).toMatchObject({ code: 'unsafe_folder', message: 'tokenizer.json is a named pipe; only regular files can be read.' });
     rmSync(path.join(piped, 'tokenizer.json'));
     expect(await refusal('models.previewChatTemplate', { path: piped, template })).toMatchObject({ code: 'invalid_model', message: 'The folder has no tokenizer.json.' });
+    // A broken file is named, never quoted.
+    writeFileSync(path.join(piped, 'tokenizer.json'), readFileSync(path.join(DEMO_MODEL_DIR, 'tokenizer.json')));
+    writeFileSync(path.join(piped, 'tokenizer_config.json'), '{"secret": "PRIVATE-NOTE-1234",');
+    expect(await refusal('models.previewChatTemplate', { path: piped, template })).toMatchObject({ code: 'invalid_model', message: 'tokenizer_config.json is not valid JSON.' });
+    writeFileSync(path.join(piped, 'tokenizer_config.json'), readFileSync(path.join(DEMO_MODEL_DIR, 'tokenizer_config.json')));
+    writeFileSync(path.join(piped, 'tokenizer.json'), '{"model": "PRIVATE-NOTE-1234",');
+    const counted = await refusal('models.previewChatTemplate', { path: piped, template });
+    expect(counted.message).toBe('tokenizer.json is not valid JSON.');
   });
 });

@@ -24,7 +24,14 @@ async function tokenizerFor(dir) {
     tokenizer = (async () => {
       const module = await import(workerData.tokenizersUrl);
       const Tokenizer = module.Tokenizer ?? module.default.Tokenizer;
-      const read = async (file) => JSON.parse(await readFile(path.join(dir, file), 'utf8'));
+      const read = async (file) => {
+        const text = await readFile(path.join(dir, file), 'utf8');
+        try {
+          return JSON.parse(text);
+        } catch {
+          throw new Error(file + ' is not valid JSON.'); // JSON.parse's own message quotes the file
+        }
+      };
       return new Tokenizer(await read('tokenizer.json'), await read('tokenizer_config.json'));
     })();
     tokenizer.catch(() => tokenizers.delete(dir));
