@@ -28,28 +28,13 @@ import { fitPrompt } from './prompt-window.ts';
 import { forcedPick } from './forced-pick.ts';
 import { runStages, samplerStages } from './sampler-stages.ts';
 import { sampleToken, SeededRandom } from './sampler.ts';
+import { ENGINE_SESSION_OPTIONS } from './session-options.ts';
 import { modelDistribution } from './token-statistics.ts';
 
 // Offline by default: a model is only ever loaded from a folder on disk.
 env.allowRemoteModels = false;
 env.allowLocalModels = true;
 env.useFSCache = false;
-
-/**
- * The engine's onnxruntime session settings, each measured in-process against the alternative
- * in alternated runs (scripts/bench/engine.ts's BENCH_ENGINE_VARIANTS compares them beside the other sides).
- * No spinning: onnxruntime's worker threads otherwise busy-wait for work after every op and
- * between tokens, which on a 2-core machine shared with anything else (the app's own main and
- * renderer processes) costs more than it saves. SmolLM2-shaped q4, 2 cores, load ~5.5, median
- * ms per token over three alternated runs: 44-79 spinning, 25-37 not, 41-55 on one thread.
- */
-const SESSION_OPTIONS: InferenceSession.SessionOptions = {
-  extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
-  // onnxruntime's arena keeps whatever the largest prefill chunk needed. Measured over 30
-  // answers (every 10th after a 640-token prompt), SmolLM2-shaped q4: RSS grew 72-147 MiB with
-  // the arena and 16-25 MiB without, at the same decode and prefill speed.
-  enableCpuMemArena: false,
-};
 
 /** Prompt tokens fed per forward pass during prefill, by default. */
 export const PREFILL_CHUNK_TOKENS = 128;
@@ -116,7 +101,7 @@ export class Engine {
 
   constructor(options: EngineOptions = {}) {
     this.prefillChunk = options.prefillChunkTokens ?? PREFILL_CHUNK_TOKENS;
-    this.sessionOptions = { ...SESSION_OPTIONS, ...options.sessionOptions };
+    this.sessionOptions = { ...ENGINE_SESSION_OPTIONS, ...options.sessionOptions };
   }
 
   /** Recent answers as produced, so a next prompt that contains one reads the same ids. */

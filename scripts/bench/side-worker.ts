@@ -9,6 +9,7 @@ import path from 'node:path';
 import { AutoModelForCausalLM, AutoTokenizer, env, type PreTrainedTokenizer } from '@huggingface/transformers';
 import * as ort from 'onnxruntime-node';
 import type { Engine } from '../../electron/model-host/engine.ts';
+import { ENGINE_SESSION_OPTIONS } from '../../electron/model-host/session-options.ts';
 import type { ChatMessage, ModelDtype } from '../../electron/shared/model-host-protocol.ts';
 import { onnxFilePath } from '../../electron/shared/model-layout.ts';
 
@@ -39,7 +40,7 @@ class RawSide {
       num_attention_heads: number;
     };
     const headDim = config.head_dim ?? config.hidden_size / config.num_attention_heads;
-    const session = await ort.InferenceSession.create(path.join(modelDir, onnxFilePath(dtype)), { executionProviders: ['cpu'] });
+    const session = await ort.InferenceSession.create(path.join(modelDir, onnxFilePath(dtype)), { ...ENGINE_SESSION_OPTIONS, executionProviders: ['cpu'] });
     return new RawSide(session, config.num_hidden_layers, config.num_key_value_heads, headDim);
   }
 
