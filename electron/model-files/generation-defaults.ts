@@ -2,9 +2,8 @@
 // states temperature 0.7, top_p 0.8, top_k 20, repetition_penalty 1.05). They become the
 // model's defaults under the user's own choices. Each value is checked against the same
 // schema a request is; one that fails is left out and named, never guessed at.
-import { samplingParamsSchema, type SamplingParams } from '../shared/model-host-protocol.ts';
-
-export type ModelSamplingDefaults = Partial<Omit<SamplingParams, 'seed'>>;
+import { samplingParamsSchema } from '../shared/model-host-protocol.ts';
+import type { ModelSamplingDefaults } from '../shared/presets.ts';
 
 export interface GenerationDefaults {
   sampling: ModelSamplingDefaults;

@@ -323,6 +323,8 @@ export class ChatService {
     };
     this.active = active;
 
+    // Decided once per answer, not per token.
+    const remote = isRemoteModel(modelId);
     let saidSomething = unshown.some((event) => event.text !== '');
     // A template that cannot render this conversation fails the answer with its own words,
     // before the host is asked (where it would fail in the template engine's).
@@ -347,7 +349,7 @@ export class ChatService {
         if (event.text) saidSomething = true;
         // Every token goes into the record, a token with no text (part of a character) too;
         // it is shown once its batch is committed, like text.
-        writer.append(event.text, recordedToken(event, isRemoteModel(modelId)));
+        writer.append(event.text, recordedToken(event, remote));
       },
     });
     active.generation = generation;
