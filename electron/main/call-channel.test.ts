@@ -155,7 +155,7 @@ describe('the call channel, fuzzed over every call with the real services', () =
         // Electron clones the answer on its way to the renderer: it must survive that.
         expect(() => structuredClone(result)).not.toThrow();
         const refusal = expectedRefusal(kind, callArgs);
-        expect(refusal === null || code === refusal, `${kind} ${String(callArgs[0])}: expected ${refusal}, got ${JSON.stringify(result).slice(0, 300)}`).toBe(true);
+        expect(refusal === null || code === refusal, `${kind} ${typeof callArgs[0] === 'string' ? callArgs[0] : typeof callArgs[0]}: expected ${refusal}, got ${JSON.stringify(result).slice(0, 300)}`).toBe(true);
         tally.reachedServices += refusal === null ? 1 : 0;
         tally.refused += refusal === null ? 0 : 1;
         tally.succeeded += result.ok ? 1 : 0;

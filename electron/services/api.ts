@@ -144,7 +144,9 @@ export type Dispatch = (name: unknown, input: unknown) => Promise<CallResult<unk
 export function createDispatch(handlers: Handlers): Dispatch {
   return async (name, input) => {
     if (typeof name !== 'string' || !Object.hasOwn(calls, name)) {
-      return { ok: false, error: { code: 'unknown_call', message: `Unknown call ${JSON.stringify(String(name)).slice(0, 80)}` } };
+      // Only a string is quoted: String() of any object can throw (a toString that is not a function).
+      const named = typeof name === 'string' ? JSON.stringify(name).slice(0, 80) : `(a call name must be text, not ${name === null ? 'null' : typeof name})`;
+      return { ok: false, error: { code: 'unknown_call', message: `Unknown call ${named}` } };
     }
     const callName = name as CallName;
     const parsed = calls[callName].safeParse(input ?? {});
