@@ -9,6 +9,7 @@ import { closeSync, openSync, writeSync } from 'node:fs';
 import { endianness } from 'node:os';
 import onnxProto from 'onnx-proto';
 import type { onnx as Onnx } from 'onnx-proto';
+import { varint } from '../../electron/model-files/onnx-wire.ts';
 
 const { onnx } = onnxProto;
 
@@ -40,17 +41,6 @@ export interface OnnxModelParts {
 const MODEL_GRAPH_TAG = (7 << 3) | 2;
 const GRAPH_INITIALIZER_TAG = (5 << 3) | 2;
 const TENSOR_RAW_DATA_TAG = (9 << 3) | 2;
-
-function varint(value: number): Uint8Array {
-  if (!Number.isSafeInteger(value) || value < 0) throw new Error(`onnx-writer: bad varint ${value}`);
-  const bytes: number[] = [];
-  while (value >= 0x80) {
-    bytes.push((value % 0x80) | 0x80);
-    value = Math.floor(value / 0x80);
-  }
-  bytes.push(value);
-  return Uint8Array.from(bytes);
-}
 
 /** Buffers small writes into large ones; big pieces go straight to the file. */
 class FileSink {
