@@ -49,6 +49,23 @@ describe('ModelRegistry', () => {
     await expect(registry.resolve('nope')).rejects.toBeInstanceOf(ModelHostError);
   });
 
+  it('imports an ONNX file that holds its weights inline as the graph plus a data file, leaving the source as it was', async () => {
+    const registry = new ModelRegistry({ modelsDir, externalizeMinBytes: 0 });
+    const source = path.join(work.dir, 'Inline');
+    await cp(DEMO_MODEL_DIR, source, { recursive: true });
+    const original = await sha256File(path.join(source, 'onnx', 'model.onnx'));
+    const progress: number[] = [];
+    const model = await registry.importFolder(source, { onProgress: (p) => progress.push(p.bytes) });
+    expect(model.files.map((f) => f.path).sort()).toEqual(['config.json', 'generation_config.json', 'onnx/model.onnx', 'onnx/model.onnx_data', 'tokenizer.json', 'tokenizer_config.json']);
+    for (const f of model.files) expect(f.sha256, f.path).toBe(await sha256File(path.join(model.dir, f.path)));
+    expect(model.files.find((f) => f.path === 'onnx/model.onnx')!.sha256).not.toBe(original);
+    expect(await sha256File(path.join(source, 'onnx', 'model.onnx'))).toBe(original);
+    expect(await readdir(path.join(source, 'onnx'))).toEqual(['model.onnx']);
+    // Progress counts the source's bytes, which the copy consumes whole.
+    expect(progress.at(-1)).toBeGreaterThan(model.files.reduce((s, f) => s + f.size, 0) * 0.9);
+    expect(model.dtypes).toEqual(['fp32']);
+  });
+
   it('imports a valid folder: copies the files the engine needs, with hashes, and lists it', async () => {
     const registry = new ModelRegistry({ modelsDir });
     const events: RegistryEvent[] = [];

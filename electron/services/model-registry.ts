@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { inspectModelFolder } from '../model-files/model-folder-inspect.ts';
+import { externalizeWeights } from '../model-files/onnx-external-data.ts';
 import { ModelHostError } from '../shared/model-host-error.ts';
 import type { ModelDtype } from '../shared/model-host-protocol.ts';
 import {
@@ -67,6 +68,8 @@ export interface ModelRegistryOptions {
   bundledDirs?: string[];
   /** True for the model loaded now: it cannot be deleted until another is loaded. */
   isInUse?: (id: string) => boolean;
+  /** Inline weight bytes from which an imported ONNX file is written with external data; tests lower it. */
+  externalizeMinBytes?: number;
 }
 
 export interface ImportOptions {
@@ -245,12 +248,13 @@ export class ModelRegistry implements ModelSource {
     try {
       const copied: { path: string; size: number; sha256: string }[] = [];
       let done = 0;
-      for (const file of files) {
+      for (const [index, file] of files.entries()) {
+        const source = path.join(from, ...file.split('/'));
         const target = path.join(staging, ...file.split('/'));
         await mkdir(path.dirname(target), { recursive: true });
-        const { size, sha256 } = await copyHashed(path.join(from, ...file.split('/')), target, (bytes) => options.onProgress?.({ file, bytes: done + bytes, totalBytes }));
-        done += size;
-        copied.push({ path: file, size, sha256 });
+        const onBytes = (bytes: number): void => options.onProgress?.({ file, bytes: done + bytes, totalBytes });
+        copied.push(...((await this.copyExternalized(file, source, target, files, onBytes)) ?? [{ path: file, ...(await copyHashed(source, target, onBytes)) }]));
+        done += sizes[index]!;
       }
       if (chatTemplate !== undefined) copied.push(await writeChatTemplate(staging, chatTemplate));
       // The copy is checked again: what is listed is what the engine will load.
@@ -285,6 +289,20 @@ export class ModelRegistry implements ModelSource {
       if (code === 'ENOSPC' || code === 'EDQUOT') throw new ModelRegistryError('disk_full', `The disk is full: ${from} could not be copied into ${this.options.modelsDir}; nothing was imported`);
       throw new ModelRegistryError('io_error', `${from} could not be copied: ${(error as Error).message}; nothing was imported`);
     }
+  }
+
+  /**
+   * Copies an ONNX file that holds its weights inline as the graph plus a data file beside it
+   * (onnxruntime then holds the weights once, not twice); null for any other file, which is
+   * copied as it is.
+   */
+  private async copyExternalized(file: string, source: string, target: string, files: string[], onBytes: (bytes: number) => void): Promise<{ path: string; size: number; sha256: string }[] | null> {
+    if (!file.endsWith('.onnx') || files.includes(`${file}_data`)) return null;
+    const minInlineBytes = this.options.externalizeMinBytes;
+    const written = await externalizeWeights(source, target, { onBytes, ...(minInlineBytes === undefined ? {} : { minInlineBytes }) });
+    if (!written) return null;
+    const folder = path.posix.dirname(file);
+    return [written.onnx, written.data].map(({ name, size, sha256 }) => ({ path: path.posix.join(folder, name), size, sha256 }));
   }
 
   /** A folder the user chose to import: absolute, outside the models folder, and safe to read (import-guard). */

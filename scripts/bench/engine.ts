@@ -2,7 +2,8 @@
 // onnxruntime-node loop, (b) transformers.js generate() and (c) llama.cpp (llama-bench built
 // from the source node-llama-cpp@3.21.1 ships, on the same weights written as GGUF), in one
 // run; TTFT at turn 1 and turn 10 of a growing conversation with KV-cache reuse; host memory
-// against the model file after load, after one answer and after 60.
+// against the model file after load, after one answer and after 60. The ONNX models are laid
+// out as the app installs them: weights in a data file beside the graph (onnx-external-data.ts).
 //
 // Fair by construction:
 // - every side runs in its own process (the host as the app runs it; the raw loop and
@@ -39,6 +40,7 @@ import { fileURLToPath } from 'node:url';
 import { AutoTokenizer, env, type PreTrainedTokenizer } from '@huggingface/transformers';
 import type { ChatMessage, GenerationStats, ModelDtype, SeededSamplingParams } from '../../electron/shared/model-host-protocol.ts';
 import { onnxFilePath } from '../../electron/shared/model-layout.ts';
+import { externalizeWeights } from '../../electron/model-files/onnx-external-data.ts';
 import { ModelHostClient } from '../../electron/services/model-host-client.ts';
 import { nodeHostSpawner } from '../../electron/services/node-host-process.ts';
 import { writeGgufModel, type GgufTensorType } from '../make-model/gguf.ts';
@@ -338,6 +340,9 @@ async function ensureOnnx(model: BenchModel, dtype: BenchDtype): Promise<string>
     await model.make(model.dtypes, dir);
     progress(`generated ${dir} in ${((performance.now() - started) / 1000).toFixed(1)} s`);
   }
+  // As import and download install it: the weights in a data file beside the graph.
+  const file = path.join(dir, onnxFilePath(dtype as ModelDtype));
+  if (await externalizeWeights(file, file)) progress(`moved the weights of ${file} into a data file, as the app installs models`);
   return dir;
 }
 

@@ -153,6 +153,39 @@ describe('DownloadManager', () => {
     }
   });
 
+  it('installs an ONNX file that holds its weights inline with them in a data file beside it, listed with its hash, answering as the download', async () => {
+    const dir = await freshModelsDir();
+    const registry = new ModelRegistry({ modelsDir: dir });
+    const downloads = manager(dir, { isIdTaken: (id) => registry.has(id), externalizeMinBytes: 0 });
+    const started = await downloads.start({ source: 'hub', repo: TINY_REPO, dtype: 'q8' });
+    const done = await waitForState(downloads, started.id, ['installed', 'failed']);
+    expect(done.error).toBeNull();
+
+    const [model] = await registry.list();
+    expect(model!.files.map((f) => f.path).sort()).toEqual(['config.json', 'generation_config.json', 'onnx/model_quantized.onnx', 'onnx/model_quantized.onnx_data', 'tokenizer.json', 'tokenizer_config.json']);
+    for (const f of model!.files) expect(f.sha256, f.path).toBe(await sha256File(path.join(model!.dir, f.path)));
+    const graph = model!.files.find((f) => f.path === 'onnx/model_quantized.onnx')!;
+    expect(graph.size).toBeLessThan(file('onnx/model_quantized.onnx').size / 4);
+
+    const answer = async (modelDir: string) => {
+      const client = new ModelHostClient(nodeHostSpawner());
+      try {
+        await client.start();
+        await client.load({ modelDir, dtype: 'q8' });
+        const ids: number[] = [];
+        await client.generate({
+          messages: [{ role: 'user', content: 'Hello, 你好' }],
+          params: { temperature: 0, topK: 0, topP: 1, minP: 0, repetitionPenalty: 1, maxNewTokens: 8, seed: 0 },
+          onToken: (t) => ids.push(t.tokenId),
+        }).done;
+        return ids;
+      } finally {
+        client.stop();
+      }
+    };
+    expect(await answer(model!.dir)).toEqual(await answer(testHub.modelDir));
+  });
+
   it('checks LFS files by sha256, small git files by blob id, and names the files a mirror states no hash for as checked by size only', async () => {
     // The hub states a sha256 for the .onnx (LFS) files and a git blob id for the others.
     const dir = await freshModelsDir();

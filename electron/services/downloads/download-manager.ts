@@ -10,6 +10,8 @@ import path from 'node:path';
 import { z } from 'zod';
 import { formatByteSize } from '../../shared/byte-size.ts';
 import { verifyModelDtype } from '../../model-files/model-folder-inspect.ts';
+import { externalizeWeights } from '../../model-files/onnx-external-data.ts';
+import { onnxFilePath } from '../../shared/model-layout.ts';
 import { ModelHostError } from '../../shared/model-host-error.ts';
 import { dtypeSchema } from '../../shared/model-host-protocol.ts';
 import {
@@ -23,7 +25,7 @@ import {
   writeJsonAtomic,
   type InstalledManifest,
 } from '../model-registry-store.ts';
-import type { Catalog, DownloadEvent, DownloadFile, DownloadInfo, FileCheck, DownloadSpec, DownloadState, RepoInspection } from '../../shared/model-registry-types.ts';
+import type { Catalog, DownloadEvent, DownloadFile, DownloadInfo, FileCheck, DownloadSpec, DownloadState, InstalledFile, RepoInspection } from '../../shared/model-registry-types.ts';
 import { findCatalogEntry } from './catalog.ts';
 import { DownloadError, isAbort } from './download-error.ts';
 import { fileCheck, newPartHash, openPartFile, syncDir, transferFile, type OpenPart, type PartHash } from './file-transfer.ts';
@@ -68,6 +70,8 @@ export interface DownloadManagerOptions {
   maxRetries?: number;
   retryDelayMs?: number;
   idleTimeoutMs?: number;
+  /** Inline weight bytes from which a downloaded ONNX file is rewritten with external data; tests lower it. */
+  externalizeMinBytes?: number;
 }
 
 export type DownloadListener = (event: DownloadEvent) => void;
@@ -535,7 +539,7 @@ export class DownloadManager {
         const message = error instanceof ModelHostError ? error.message : String(error);
         throw new DownloadError('invalid_model', `Every file downloaded and matched the hub, but the engine could not use the model: ${message}`);
       }
-      await this.install(download);
+      await this.install(download, await this.externalizeWeights(download));
       this.emit({ type: 'installed', id: download.info.id, modelId: download.info.modelId });
       await this.setState(download, 'installed', false);
     } catch (error) {
@@ -583,7 +587,25 @@ export class DownloadManager {
     });
   }
 
-  private async install(download: Download): Promise<void> {
+  /**
+   * Rewrites the downloaded ONNX file with its weights in a data file beside it, as import does
+   * (onnxruntime holds inline weights twice), and returns the files to install. Best effort: a
+   * file that cannot be rewritten (a full disk) is installed as it was downloaded.
+   */
+  private async externalizeWeights(download: Download): Promise<InstalledFile[]> {
+    const files = download.files.map((f) => ({ path: f.path, size: f.size, sha256: f.sha256 }));
+    const onnx = onnxFilePath(download.info.dtype);
+    if (files.some((f) => f.path === `${onnx}_data`)) return files;
+    const file = path.join(download.dir, ...onnx.split('/'));
+    const minInlineBytes = this.options.externalizeMinBytes;
+    const written = await externalizeWeights(file, file, minInlineBytes === undefined ? {} : { minInlineBytes }).catch(() => null);
+    if (!written) return files;
+    const folder = path.posix.dirname(onnx);
+    const rewritten = [written.onnx, written.data].map(({ name, size, sha256 }) => ({ path: path.posix.join(folder, name), size, sha256 }));
+    return [...files.filter((f) => f.path !== onnx), ...rewritten];
+  }
+
+  private async install(download: Download, files: InstalledFile[]): Promise<void> {
     // A pause or cancel that arrived while verifying wins over installing.
     if (download.stopReason) {
       const error = new Error('stopped before installing');
@@ -606,7 +628,7 @@ export class DownloadManager {
         commit: download.info.commit,
         catalogId: download.catalogId,
       },
-      files: download.files.map((f) => ({ path: f.path, size: f.size, sha256: f.sha256 })),
+      files,
       installedAt: new Date().toISOString(),
     };
     await writeJsonAtomic(path.join(download.dir, MANIFEST_FILE), manifest);

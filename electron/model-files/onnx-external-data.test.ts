@@ -1,0 +1,107 @@
+import { cp, mkdtemp, readdir, readFile, rm, truncate, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import onnxProto from 'onnx-proto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeMirror } from '../../scripts/make-model/mirrors.ts';
+import { sha256File } from './file-hash.ts';
+import { externalizeWeights } from './onnx-external-data.ts';
+import { OnnxFormatError, readOnnxGraphOutline } from './onnx-graph.ts';
+
+const { onnx } = onnxProto;
+
+let root: string;
+let inline: string;
+beforeAll(async () => {
+  root = await mkdtemp(path.join(os.tmpdir(), 'jielong-external-data-'));
+  inline = path.join(root, 'inline');
+  // Qwen-shaped: a tied embedding, biases, GroupQueryAttention-free q4 MatMulNBits weights.
+  await makeMirror({ catalogId: 'qwen2.5-0.5b-instruct', dtype: ['fp32', 'q4'], outDir: inline, seed: 3 });
+});
+afterAll(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+async function copyWithoutOnnx(to: string): Promise<void> {
+  await cp(inline, to, { recursive: true, filter: (file) => !file.endsWith('.onnx') });
+}
+
+function graphOf(bytes: Buffer): onnxProto.onnx.IGraphProto {
+  return onnx.ModelProto.decode(bytes).graph ?? {};
+}
+
+describe('externalizeWeights', () => {
+  it.each(['fp32', 'q4'] as const)('%s: moves every large initializer, byte for byte and page-aligned, the graph otherwise unchanged', async (dtype) => {
+    const file = dtype === 'fp32' ? 'model.onnx' : 'model_q4.onnx';
+    const external = path.join(root, `external-${dtype}`);
+    await copyWithoutOnnx(external);
+    const result = await externalizeWeights(path.join(inline, 'onnx', file), path.join(external, 'onnx', file), { minInlineBytes: 0 });
+
+    expect(result).not.toBeNull();
+    expect(result!.data.name).toBe(`${file}_data`);
+    expect(result!.onnx.sha256).toBe(await sha256File(path.join(external, 'onnx', file)));
+    expect(result!.data.sha256).toBe(await sha256File(path.join(external, 'onnx', result!.data.name)));
+    expect((await readOnnxGraphOutline(path.join(external, 'onnx', file))).externalDataFiles).toEqual([result!.data.name]);
+
+    const beforeGraph = graphOf(await readFile(path.join(inline, 'onnx', file)));
+    const afterGraph = graphOf(await readFile(path.join(external, 'onnx', file)));
+    expect(JSON.stringify([afterGraph.node, afterGraph.input, afterGraph.output])).toBe(JSON.stringify([beforeGraph.node, beforeGraph.input, beforeGraph.output]));
+    const before = beforeGraph.initializer ?? [];
+    const after = afterGraph.initializer ?? [];
+    const data = await readFile(path.join(external, 'onnx', result!.data.name));
+    expect(after.map((t) => t.name)).toEqual(before.map((t) => t.name));
+    let moved = 0;
+    for (const [i, tensor] of after.entries()) {
+      const original = before[i]!;
+      const raw = original.rawData ?? new Uint8Array();
+      expect((tensor.dims ?? []).map(Number)).toEqual((original.dims ?? []).map(Number));
+      expect(tensor.dataType).toBe(original.dataType);
+      if (raw.length < 1024) {
+        expect(Buffer.from(tensor.rawData ?? [])).toEqual(Buffer.from(raw));
+        continue;
+      }
+      moved++;
+      const entries = Object.fromEntries((tensor.externalData ?? []).map((e) => [e.key, e.value]));
+      expect(tensor.dataLocation).toBe(onnx.TensorProto.DataLocation.EXTERNAL);
+      expect(tensor.rawData?.length ?? 0).toBe(0);
+      expect(entries.location).toBe(result!.data.name);
+      expect(Number(entries.offset) % 4096).toBe(0);
+      expect(Number(entries.length)).toBe(raw.length);
+      expect(data.subarray(Number(entries.offset), Number(entries.offset) + Number(entries.length)).equals(Buffer.from(raw))).toBe(true);
+    }
+    expect(moved).toBe(result!.movedTensors);
+    expect(moved).toBeGreaterThan(10);
+  });
+
+  it('rewrites a file in place, and leaves a file that already uses external data or holds little alone', async () => {
+    const dir = path.join(root, 'in-place');
+    await copyWithoutOnnx(dir);
+    const file = path.join(dir, 'onnx', 'model_q4.onnx');
+    await cp(path.join(inline, 'onnx', 'model_q4.onnx'), file);
+    const original = await sha256File(file);
+
+    expect(await externalizeWeights(file, file, { minInlineBytes: Number.MAX_SAFE_INTEGER })).toBeNull();
+    expect(await sha256File(file)).toBe(original);
+
+    const result = await externalizeWeights(file, file, { minInlineBytes: 0 });
+    expect(result?.onnx.sha256).toBe(await sha256File(file));
+    expect(result!.onnx.size).toBeLessThan(result!.data.size);
+    const rewritten = await sha256File(file);
+    expect(await externalizeWeights(file, file, { minInlineBytes: 0 })).toBeNull();
+    expect(await sha256File(file)).toBe(rewritten);
+    expect((await readdir(path.join(dir, 'onnx'))).sort()).toEqual(['model_q4.onnx', 'model_q4.onnx_data']);
+  });
+
+  it('refuses a file cut short or not protobuf, and writes nothing', async () => {
+    const dir = path.join(root, 'broken');
+    await copyWithoutOnnx(dir);
+    const cut = path.join(dir, 'onnx', 'model.onnx');
+    await cp(path.join(inline, 'onnx', 'model.onnx'), cut);
+    await truncate(cut, 300_000);
+    await expect(externalizeWeights(cut, path.join(dir, 'onnx', 'out.onnx'), { minInlineBytes: 0 })).rejects.toThrow(OnnxFormatError);
+    const junk = path.join(dir, 'onnx', 'junk.onnx');
+    await writeFile(junk, Buffer.from([0x0f, 0xff, 0xff, 0xff]));
+    await expect(externalizeWeights(junk, path.join(dir, 'onnx', 'out.onnx'), { minInlineBytes: 0 })).rejects.toThrow(OnnxFormatError);
+    expect((await readdir(path.join(dir, 'onnx'))).sort()).toEqual(['junk.onnx', 'model.onnx']);
+  });
+});
