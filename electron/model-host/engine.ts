@@ -247,7 +247,7 @@ export class Engine {
       const pick =
         decodeTokens === 0 && request.forceFirstToken !== undefined
           ? forcedPick(logits, params, history, request.candidates, request.forceFirstToken)
-          : sampleToken(logits, params, random, history, request.candidates);
+          : sampleToken(logits, params, random, history, request.candidates, model?.scale);
       const decodeMs = performance.now() - stepStarted;
       decodeTokens++;
       if (decodeTokens === 1) firstTokenAt = performance.now();

@@ -13,6 +13,9 @@ const cases: [string, Params][] = [
   ['min-p 0.2', { ...plain, minP: 0.2 }],
   ['penalty 1.3', { ...plain, repetitionPenalty: 1.3 }],
   ['all together', { temperature: 0.8, topK: 12, topP: 0.9, minP: 0.05, repetitionPenalty: 1.2 }],
+  // Top-p over the whole vocabulary stops lowering its floor at min-p's: either may cut.
+  ['top-p 0.98 with min-p 0.05', { ...plain, temperature: 1.1, topP: 0.98, minP: 0.05, repetitionPenalty: 1.05 }],
+  ['top-p 0.9 with min-p 0.05', { ...plain, topP: 0.9, minP: 0.05 }],
   ['greedy', { ...plain, temperature: 0, topK: 8 }],
 ];
 
@@ -27,8 +30,8 @@ function asMap(distribution: { tokenIds: Int32Array; probabilities: Float64Array
 
 describe('the sampler as a list of stages', () => {
   it.each(cases)('%s: the last stage is the distribution the sampler draws from', (_name, params) => {
-    for (const seed of [1, 2, 3]) {
-      const logits = randomLogits(300, seed);
+    for (let seed = 1; seed <= 12; seed++) {
+      const logits = randomLogits(300, seed, 1 + (seed % 6));
       const staged = asMap(runStages(logits, samplerStages(params, recent)).final);
       const sampler = asMap(finalDistribution(logits, params, recent));
       expect([...staged.keys()].sort((a, b) => a - b)).toEqual([...sampler.keys()].sort((a, b) => a - b));

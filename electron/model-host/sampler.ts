@@ -87,7 +87,7 @@ export function finalDistribution(logits: Float32Array, params: Transforms, rece
     const { max, sum } = softmaxScale(penalised, temperature);
     let threshold = -Infinity;
     if (params.minP > 0) threshold = max + temperature * Math.log(params.minP);
-    if (params.topP < 1) threshold = Math.max(threshold, nucleusFloorLogit(penalised, max, sum, temperature, params.topP));
+    if (params.topP < 1) threshold = Math.max(threshold, nucleusFloorLogit(penalised, max, sum, temperature, params.topP, threshold));
     let count = 0;
     for (let i = 0; i < vocab; i++) if (penalised[i]! >= threshold) count++;
     ids = new Int32Array(count);
@@ -136,9 +136,14 @@ export function sampleToken(
   random: SeededRandom,
   recentTokens: ArrayLike<number> = [],
   candidateCount = 0,
+  rawScale?: LogitScale,
 ): SampledToken {
   if ((params.topK <= 0 || params.topK >= logits.length) && params.topP >= 1 && params.minP <= 0) {
-    return sampleWholeVocabulary(applyRepetitionPenalty(logits, recentTokens, params.repetitionPenalty), params.temperature, random, candidateCount);
+    const penalised = applyRepetitionPenalty(logits, recentTokens, params.repetitionPenalty);
+    // The token view already scanned these logits at temperature 1: greedy without a penalty reuses it.
+    const t = params.temperature > 0 ? params.temperature : 1;
+    const scale = rawScale && penalised === logits && t === 1 ? rawScale : softmaxScale(penalised, t);
+    return sampleWholeVocabulary(penalised, params.temperature, random, candidateCount, scale);
   }
   const { tokenIds, probabilities } = finalDistribution(logits, params, recentTokens);
   let index = 0;
@@ -165,9 +170,9 @@ export function sampleToken(
 }
 
 /** No truncation: draw from the full softmax by scanning the logits, allocating nothing vocabulary-sized. */
-function sampleWholeVocabulary(logits: Float32Array, temperature: number, random: SeededRandom, candidateCount: number): SampledToken {
+function sampleWholeVocabulary(logits: Float32Array, temperature: number, random: SeededRandom, candidateCount: number, scale: LogitScale): SampledToken {
   const t = temperature > 0 ? temperature : 1;
-  const { max, sum, argmax } = softmaxScale(logits, t);
+  const { max, sum, argmax } = scale;
   // Greedy: the most probable token is the one the max scan found (the first of equals).
   let chosen = argmax;
   if (temperature > 0) {
@@ -188,8 +193,15 @@ function sampleWholeVocabulary(logits: Float32Array, temperature: number, random
   return result;
 }
 
+/** The max logit, where it first is, and the softmax denominator relative to it. */
+export interface LogitScale {
+  max: number;
+  argmax: number;
+  sum: number;
+}
+
 /** The max logit (and where it is first) and the softmax denominator at temperature t (relative to the max). */
-function softmaxScale(logits: Float32Array, t: number): { max: number; sum: number; argmax: number } {
+function softmaxScale(logits: Float32Array, t: number): LogitScale {
   let max = -Infinity;
   let argmax = 0;
   for (let i = 0; i < logits.length; i++) {
@@ -205,11 +217,14 @@ function softmaxScale(logits: Float32Array, t: number): { max: number; sum: numb
 
 /**
  * A logit at or below the nucleus's smallest member: lowered one halving of probability at a
- * time until the tokens above it hold at least topP of the mass.
+ * time until the tokens above it hold at least topP of the mass. Stops at `lowest` (min-p's
+ * threshold), below which the caller's max() would not take it anyway: each step is a pass
+ * over the vocabulary.
  */
-function nucleusFloorLogit(logits: Float32Array, max: number, sum: number, t: number, topP: number): number {
+function nucleusFloorLogit(logits: Float32Array, max: number, sum: number, t: number, topP: number, lowest: number): number {
   const step = t * Math.LN2;
   for (let floor = max; ; floor -= step) {
+    if (floor <= lowest) return lowest;
     let mass = 0;
     for (let i = 0; i < logits.length; i++) if (logits[i]! >= floor) mass += Math.exp((logits[i]! - max) / t);
     if (mass / sum >= topP || floor < max - 1500 * t) return floor;
