@@ -35,7 +35,13 @@ export const GRAPH_OUTPUT = 12;
 export const VALUE_INFO_NAME = 1;
 // NodeProto
 export const NODE_OP_TYPE = 4;
+export const NODE_ATTRIBUTE = 5;
 export const NODE_DOMAIN = 7;
+// AttributeProto
+export const ATTRIBUTE_NAME = 1;
+export const ATTRIBUTE_I = 3;
+export const ATTRIBUTE_TYPE = 20;
+export const ATTRIBUTE_TYPE_INT = 2;
 // TensorProto
 export const TENSOR_RAW_DATA = 9;
 export const TENSOR_EXTERNAL_DATA = 13;

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { inspectModelFolder } from '../model-files/model-folder-inspect.ts';
-import { externalizeWeights } from '../model-files/onnx-external-data.ts';
+import { rewriteOnnxForEngine } from '../model-files/onnx-rewrite.ts';
 import { ModelHostError } from '../shared/model-host-error.ts';
 import type { ModelDtype } from '../shared/model-host-protocol.ts';
 import {
@@ -68,7 +68,7 @@ export interface ModelRegistryOptions {
   bundledDirs?: string[];
   /** True for the model loaded now: it cannot be deleted until another is loaded. */
   isInUse?: (id: string) => boolean;
-  /** Inline weight bytes from which an imported ONNX file is written with external data; tests lower it. */
+  /** Inline weight bytes from which an imported ONNX file's weights move into a data file; tests lower it. */
   externalizeMinBytes?: number;
 }
 
@@ -253,7 +253,7 @@ export class ModelRegistry implements ModelSource {
         const target = path.join(staging, ...file.split('/'));
         await mkdir(path.dirname(target), { recursive: true });
         const onBytes = (bytes: number): void => options.onProgress?.({ file, bytes: done + bytes, totalBytes });
-        copied.push(...((await this.copyExternalized(file, source, target, files, onBytes)) ?? [{ path: file, ...(await copyHashed(source, target, onBytes)) }]));
+        copied.push(...((await this.copyRewritten(file, source, target, files, onBytes)) ?? [{ path: file, ...(await copyHashed(source, target, onBytes)) }]));
         done += sizes[index]!;
       }
       if (chatTemplate !== undefined) copied.push(await writeChatTemplate(staging, chatTemplate));
@@ -292,17 +292,18 @@ export class ModelRegistry implements ModelSource {
   }
 
   /**
-   * Copies an ONNX file that holds its weights inline as the graph plus a data file beside it
-   * (onnxruntime then holds the weights once, not twice); null for any other file, which is
-   * copied as it is.
+   * Copies an ONNX file rewritten as the engine runs it best (onnx-rewrite.ts: inline weights
+   * into a data file beside it, 4-bit MatMulNBits on int8 activations); null when nothing
+   * changes, and for any other file: those are copied as they are.
    */
-  private async copyExternalized(file: string, source: string, target: string, files: string[], onBytes: (bytes: number) => void): Promise<{ path: string; size: number; sha256: string }[] | null> {
-    if (!file.endsWith('.onnx') || files.includes(`${file}_data`)) return null;
-    const minInlineBytes = this.options.externalizeMinBytes;
-    const written = await externalizeWeights(source, target, { onBytes, ...(minInlineBytes === undefined ? {} : { minInlineBytes }) });
+  private async copyRewritten(file: string, source: string, target: string, files: string[], onBytes: (bytes: number) => void): Promise<{ path: string; size: number; sha256: string }[] | null> {
+    if (!file.endsWith('.onnx')) return null;
+    // A data file of that name is already part of the model: the weights stay where they are.
+    const minInlineBytes = files.includes(`${file}_data`) ? Infinity : this.options.externalizeMinBytes;
+    const written = await rewriteOnnxForEngine(source, target, { onBytes, ...(minInlineBytes === undefined ? {} : { minInlineBytes }) });
     if (!written) return null;
     const folder = path.posix.dirname(file);
-    return [written.onnx, written.data].map(({ name, size, sha256 }) => ({ path: path.posix.join(folder, name), size, sha256 }));
+    return [written.onnx, ...(written.data ? [written.data] : [])].map(({ name, size, sha256 }) => ({ path: path.posix.join(folder, name), size, sha256 }));
   }
 
   /** A folder the user chose to import: absolute, outside the models folder, and safe to read (import-guard). */

@@ -2,8 +2,9 @@
 // onnxruntime-node loop, (b) transformers.js generate() and (c) llama.cpp (llama-bench built
 // from the source node-llama-cpp@3.21.1 ships, on the same weights written as GGUF), in one
 // run; TTFT at turn 1 and turn 10 of a growing conversation with KV-cache reuse; host memory
-// against the model file after load, after one answer and after 60. The ONNX models are laid
-// out as the app installs them: weights in a data file beside the graph (onnx-external-data.ts).
+// against the model file after load, after one answer and after 60. The ONNX models are written
+// as the app installs them (onnx-rewrite.ts): weights in a data file beside the graph, 4-bit
+// MatMulNBits on int8 activations.
 //
 // Fair by construction:
 // - every side runs in its own process (the host as the app runs it; the raw loop and
@@ -42,7 +43,7 @@ import { fileURLToPath } from 'node:url';
 import { AutoTokenizer, env, type PreTrainedTokenizer } from '@huggingface/transformers';
 import type { ChatMessage, GenerationStats, ModelDtype, SeededSamplingParams } from '../../electron/shared/model-host-protocol.ts';
 import { onnxFilePath } from '../../electron/shared/model-layout.ts';
-import { externalizeWeights } from '../../electron/model-files/onnx-external-data.ts';
+import { rewriteOnnxForEngine } from '../../electron/model-files/onnx-rewrite.ts';
 import { ModelHostClient } from '../../electron/services/model-host-client.ts';
 import { nodeHostSpawner } from '../../electron/services/node-host-process.ts';
 import { writeGgufModel, type GgufTensorType } from '../make-model/gguf.ts';
@@ -345,9 +346,10 @@ async function ensureOnnx(model: BenchModel, dtype: BenchDtype): Promise<string>
     await model.make(model.dtypes, dir);
     progress(`generated ${dir} in ${((performance.now() - started) / 1000).toFixed(1)} s`);
   }
-  // As import and download install it: the weights in a data file beside the graph.
+  // As import and download install it (onnx-rewrite.ts): weights in a data file beside the graph, q4 on int8 activations.
   const file = path.join(dir, onnxFilePath(dtype as ModelDtype));
-  if (await externalizeWeights(file, file)) progress(`moved the weights of ${file} into a data file, as the app installs models`);
+  const rewritten = await rewriteOnnxForEngine(file, file);
+  if (rewritten) progress(`rewrote ${file} as the app installs it: ${rewritten.movedTensors} tensors moved to a data file, ${rewritten.retunedNodes} MatMulNBits nodes on int8 activations`);
   return dir;
 }
 

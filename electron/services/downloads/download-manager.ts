@@ -10,7 +10,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { formatByteSize } from '../../shared/byte-size.ts';
 import { verifyModelDtype } from '../../model-files/model-folder-inspect.ts';
-import { externalizeWeights } from '../../model-files/onnx-external-data.ts';
+import { rewriteOnnxForEngine } from '../../model-files/onnx-rewrite.ts';
 import { onnxFilePath } from '../../shared/model-layout.ts';
 import { ModelHostError } from '../../shared/model-host-error.ts';
 import { dtypeSchema } from '../../shared/model-host-protocol.ts';
@@ -70,7 +70,7 @@ export interface DownloadManagerOptions {
   maxRetries?: number;
   retryDelayMs?: number;
   idleTimeoutMs?: number;
-  /** Inline weight bytes from which a downloaded ONNX file is rewritten with external data; tests lower it. */
+  /** Inline weight bytes from which a downloaded ONNX file's weights move into a data file; tests lower it. */
   externalizeMinBytes?: number;
 }
 
@@ -539,7 +539,7 @@ export class DownloadManager {
         const message = error instanceof ModelHostError ? error.message : String(error);
         throw new DownloadError('invalid_model', `Every file downloaded and matched the hub, but the engine could not use the model: ${message}`);
       }
-      await this.install(download, await this.externalizeWeights(download));
+      await this.install(download, await this.rewriteForEngine(download));
       this.emit({ type: 'installed', id: download.info.id, modelId: download.info.modelId });
       await this.setState(download, 'installed', false);
     } catch (error) {
@@ -588,21 +588,21 @@ export class DownloadManager {
   }
 
   /**
-   * Rewrites the downloaded ONNX file with its weights in a data file beside it, as import does
-   * (onnxruntime holds inline weights twice), and returns the files to install. Best effort: a
-   * file that cannot be rewritten (a full disk) is installed as it was downloaded.
+   * Rewrites the downloaded ONNX file as import does (onnx-rewrite.ts: inline weights into a
+   * data file beside it, 4-bit MatMulNBits on int8 activations) and returns the files to
+   * install. Best effort: a file that cannot be rewritten (a full disk) is installed as downloaded.
    */
-  private async externalizeWeights(download: Download): Promise<InstalledFile[]> {
+  private async rewriteForEngine(download: Download): Promise<InstalledFile[]> {
     const files = download.files.map((f) => ({ path: f.path, size: f.size, sha256: f.sha256 }));
     const onnx = onnxFilePath(download.info.dtype);
-    if (files.some((f) => f.path === `${onnx}_data`)) return files;
     const file = path.join(download.dir, ...onnx.split('/'));
-    const minInlineBytes = this.options.externalizeMinBytes;
-    const written = await externalizeWeights(file, file, minInlineBytes === undefined ? {} : { minInlineBytes }).catch(() => null);
+    // A data file of that name is already part of the model: the weights stay where they are.
+    const minInlineBytes = files.some((f) => f.path === `${onnx}_data`) ? Infinity : this.options.externalizeMinBytes;
+    const written = await rewriteOnnxForEngine(file, file, minInlineBytes === undefined ? {} : { minInlineBytes }).catch(() => null);
     if (!written) return files;
     const folder = path.posix.dirname(onnx);
-    const rewritten = [written.onnx, written.data].map(({ name, size, sha256 }) => ({ path: path.posix.join(folder, name), size, sha256 }));
-    return [...files.filter((f) => f.path !== onnx), ...rewritten];
+    const rewritten = [written.onnx, ...(written.data ? [written.data] : [])].map(({ name, size, sha256 }) => ({ path: path.posix.join(folder, name), size, sha256 }));
+    return [...files.filter((f) => !rewritten.some((r) => r.path === f.path)), ...rewritten];
   }
 
   private async install(download: Download, files: InstalledFile[]): Promise<void> {

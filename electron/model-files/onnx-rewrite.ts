@@ -1,8 +1,15 @@
-// Moves the weights an ONNX file holds inline into a data file beside it (onnx's external-data
-// layout: each initializer names the file, an offset and a length). onnxruntime keeps inline
-// weights twice -- the parsed protobuf and its own tensors -- while it maps an external file and
-// reads each tensor once. Qwen2.5-0.5B-shaped q4 (733 MiB file), RSS after load: 1,459 MiB
-// inline, 808 MiB external. Import and download write models this way once, so every load gains.
+// Rewrites an ONNX file the way the engine runs it best, once, when a model is imported or
+// downloaded (never the user's own folder):
+// - weights held inline move into a data file beside it (onnx's external-data layout: each
+//   initializer names the file, an offset and a length). onnxruntime keeps inline weights twice
+//   -- the parsed protobuf and its own tensors -- while it maps an external file and reads each
+//   tensor once. Qwen2.5-0.5B-shaped q4 (733 MiB file), RSS after load: 1,459 MiB inline, 808
+//   MiB external.
+// - 4-bit MatMulNBits nodes compute with int8 activations (accuracy_level 4): what
+//   onnxruntime-genai's model builder writes for CPU and the arithmetic of llama.cpp's Q4_0 x
+//   Q8_0 dot products, where transformers.js' exports leave the float32 default. SmolLM2-shaped
+//   q4 on 2 cores: decode 82 -> 107 tok/s; the bound on what it changes is stated in
+//   Q4_ACCURACY_LEVEL's comment and held by the engine's tests.
 // The file is streamed: small fields are copied by range, weights straight into the data file.
 import { createHash, randomBytes, type Hash } from 'node:crypto';
 import { open, rename, rm, type FileHandle } from 'node:fs/promises';
@@ -13,8 +20,17 @@ import {
   ENTRY_VALUE,
   FileCursor,
   GRAPH_INITIALIZER,
+  GRAPH_NODE,
   MODEL_GRAPH,
   nextField,
+  NODE_ATTRIBUTE,
+  NODE_DOMAIN,
+  NODE_OP_TYPE,
+  ATTRIBUTE_I,
+  ATTRIBUTE_NAME,
+  ATTRIBUTE_TYPE,
+  ATTRIBUTE_TYPE_INT,
+  readString,
   TENSOR_DATA_LOCATION,
   TENSOR_EXTERNAL_DATA,
   TENSOR_RAW_DATA,
@@ -22,9 +38,17 @@ import {
   WIRE_LEN,
   WIRE_VARINT,
 } from './onnx-wire.ts';
+import { readOnnxGraphOutline } from './onnx-graph.ts';
 
-/** A file with fewer inline weight bytes is left as it is: the second copy costs little. */
+/** A file with fewer inline weight bytes keeps them inline: the second copy costs little. */
 export const EXTERNALIZE_MIN_INLINE_BYTES = 16 * 2 ** 20;
+/**
+ * accuracy_level for 4-bit MatMulNBits: 4 = int8 activations, quantized per block of 32 as the
+ * weights are. Measured on the project's random-weight SmolLM2- and Qwen-shaped q4 models
+ * against the float32 default: first-token top-8 probabilities within 3% relative (random
+ * weights give flat distributions, the worst case for this); the engine's tests hold 5%.
+ */
+export const Q4_ACCURACY_LEVEL = 4;
 /** Smaller tensors stay inline (onnx's own default threshold). */
 const MIN_TENSOR_BYTES = 1024;
 /** Each tensor starts on a page, so onnxruntime can map it without copying. */
@@ -44,8 +68,10 @@ interface Plan {
   pieces: Piece[];
   moved: MovedTensor[];
   dataBytes: number;
-  /** Some initializer already lives outside the file: the exporter chose the layout, keep it. */
-  alreadyExternal: boolean;
+  /** False when some initializer already lives outside the file: the exporter chose the layout, keep it. */
+  moveWeights: boolean;
+  /** MatMulNBits nodes given the accuracy level. */
+  retunedNodes: number;
 }
 
 export interface WrittenFile {
@@ -55,15 +81,19 @@ export interface WrittenFile {
   sha256: string;
 }
 
-export interface ExternalizeResult {
+export interface RewriteResult {
   onnx: WrittenFile;
-  data: WrittenFile;
+  /** Null when the weights stay where they were. */
+  data: WrittenFile | null;
   movedTensors: number;
+  retunedNodes: number;
 }
 
-export interface ExternalizeOptions {
-  /** Below this many movable inline bytes nothing is written and the result is null. */
+export interface RewriteOptions {
+  /** Below this many movable inline bytes the weights stay inline. */
   minInlineBytes?: number;
+  /** accuracy_level for 4-bit MatMulNBits nodes; null leaves them as they are. */
+  q4AccuracyLevel?: number | null;
   /** Source bytes consumed so far, for progress. */
   onBytes?: (bytes: number) => void;
 }
@@ -74,20 +104,24 @@ export function externalDataName(onnxFile: string): string {
 }
 
 /**
- * Writes `source` as `target` (graph and small tensors) plus `target`'s data file (the
- * weights), each complete or not at all. `source` may be `target`. Returns null, writing
- * nothing, when the file already uses external data or holds fewer than `minInlineBytes` of
- * movable weights. Throws OnnxFormatError for a file that is not protobuf or is cut short.
+ * Writes `source` as `target` (the graph, with its weights in `target`'s data file when they
+ * move), each file complete or not at all. `source` may be `target`. Returns null, writing
+ * nothing, when nothing would change. Throws OnnxFormatError for a file that is not protobuf or
+ * is cut short.
  */
-export async function externalizeWeights(source: string, target: string, options: ExternalizeOptions = {}): Promise<ExternalizeResult | null> {
+export async function rewriteOnnxForEngine(source: string, target: string, options: RewriteOptions = {}): Promise<RewriteResult | null> {
   const minInlineBytes = options.minInlineBytes ?? EXTERNALIZE_MIN_INLINE_BYTES;
+  const accuracyLevel = options.q4AccuracyLevel === undefined ? Q4_ACCURACY_LEVEL : options.q4AccuracyLevel;
   const input = await open(source, 'r');
   const temporary: string[] = [];
   try {
     const size = (await input.stat()).size;
-    const plan = await planModel(new FileCursor(input, size), size, externalDataName(target));
+    const moveWeights = (await readOnnxGraphOutline(source)).externalDataFiles.length === 0;
+    let plan = await planModel(new FileCursor(input, size), size, externalDataName(target), { moveWeights, accuracyLevel });
     const inlineBytes = plan.moved.reduce((sum, t) => sum + t.length, 0);
-    if (plan.alreadyExternal || plan.moved.length === 0 || inlineBytes < minInlineBytes) return null;
+    // Too little to move: plan again leaving the weights where they are.
+    if (plan.moved.length > 0 && inlineBytes < minInlineBytes) plan = await planModel(new FileCursor(input, size), size, externalDataName(target), { moveWeights: false, accuracyLevel });
+    if (plan.moved.length === 0 && plan.retunedNodes === 0) return null;
 
     const dataName = externalDataName(target);
     const dataPath = path.join(path.dirname(target), dataName);
@@ -98,12 +132,15 @@ export async function externalizeWeights(source: string, target: string, options
       consumed += bytes;
       options.onBytes?.(consumed);
     };
-    const data = await writeOut(`${dataPath}${suffix}`, async (sink) => {
-      for (const tensor of plan.moved) {
-        await sink.write(Buffer.alloc(tensor.dataOffset - sink.size));
-        await copyRange(input, tensor, sink, progress);
-      }
-    });
+    const data =
+      plan.moved.length === 0
+        ? null
+        : await writeOut(`${dataPath}${suffix}`, async (sink) => {
+            for (const tensor of plan.moved) {
+              await sink.write(Buffer.alloc(tensor.dataOffset - sink.size));
+              await copyRange(input, tensor, sink, progress);
+            }
+          });
     const onnx = await writeOut(`${target}${suffix}`, async (sink) => {
       for (const piece of plan.pieces) {
         if (Buffer.isBuffer(piece)) await sink.write(piece);
@@ -113,10 +150,15 @@ export async function externalizeWeights(source: string, target: string, options
     // Closed before the renames: Windows does not replace a file that is open.
     await input.close();
     // The data first: a crash between the two leaves the old .onnx, which does not need it.
-    await rename(`${dataPath}${suffix}`, dataPath);
+    if (data) await rename(`${dataPath}${suffix}`, dataPath);
     await rename(`${target}${suffix}`, target);
     temporary.length = 0;
-    return { onnx: { name: path.basename(target), ...onnx }, data: { name: dataName, ...data }, movedTensors: plan.moved.length };
+    return {
+      onnx: { name: path.basename(target), ...onnx },
+      data: data && { name: dataName, ...data },
+      movedTensors: plan.moved.length,
+      retunedNodes: plan.retunedNodes,
+    };
   } finally {
     await input.close().catch(() => undefined);
     for (const file of temporary) await rm(file, { force: true });
@@ -124,8 +166,13 @@ export async function externalizeWeights(source: string, target: string, options
 }
 
 // Tensors are located relative to the .onnx file, by the data file's name alone.
-async function planModel(cursor: FileCursor, size: number, dataName: string): Promise<Plan> {
-  const plan: Plan = { pieces: [], moved: [], dataBytes: 0, alreadyExternal: false };
+interface PlanChoices {
+  moveWeights: boolean;
+  accuracyLevel: number | null;
+}
+
+async function planModel(cursor: FileCursor, size: number, dataName: string, choices: PlanChoices): Promise<Plan> {
+  const plan: Plan = { pieces: [], moved: [], dataBytes: 0, moveWeights: choices.moveWeights, retunedNodes: 0 };
   while (cursor.pos < size) {
     const start = cursor.pos;
     const field = await nextField(cursor, size);
@@ -136,8 +183,10 @@ async function planModel(cursor: FileCursor, size: number, dataName: string): Pr
         const at = cursor.pos;
         const entry = await nextField(cursor, end);
         const entryEnd = fieldEnd(cursor, entry);
-        const tensor = entry.number === GRAPH_INITIALIZER && entry.wire === WIRE_LEN ? await planTensor(cursor, entryEnd, plan, dataName) : null;
-        if (tensor) pushBytes(graph, lengthField(GRAPH_INITIALIZER, tensor));
+        let rewritten: Piece[] | null = null;
+        if (entry.number === GRAPH_INITIALIZER && entry.wire === WIRE_LEN && plan.moveWeights) rewritten = await planTensor(cursor, entryEnd, plan, dataName);
+        if (entry.number === GRAPH_NODE && entry.wire === WIRE_LEN && choices.accuracyLevel !== null) rewritten = await planNode(cursor, entryEnd, plan, choices.accuracyLevel);
+        if (rewritten) pushBytes(graph, lengthField(entry.number, rewritten));
         else pushRange(graph, at, entryEnd - at);
         cursor.pos = entryEnd;
       }
@@ -165,10 +214,8 @@ async function planTensor(cursor: FileCursor, end: number, plan: Plan, dataName:
     const at = cursor.pos;
     const field = await nextField(cursor, end);
     const stop = fieldEnd(cursor, field);
-    if (field.number === TENSOR_DATA_LOCATION && field.wire === WIRE_VARINT) {
-      if (field.value === DATA_LOCATION_EXTERNAL) plan.alreadyExternal = true;
-    } else if (field.number === TENSOR_EXTERNAL_DATA) {
-      plan.alreadyExternal = true;
+    if (field.number === TENSOR_DATA_LOCATION || field.number === TENSOR_EXTERNAL_DATA) {
+      // Only inline tensors come here (the file has no external data); a default location is rewritten.
     } else if (field.number === TENSOR_RAW_DATA && field.wire === WIRE_LEN) {
       raw = { offset: cursor.pos, length: field.length };
     } else pushRange(kept, at, stop - at);
@@ -187,6 +234,55 @@ async function planTensor(cursor: FileCursor, end: number, plan: Plan, dataName:
     lengthField(TENSOR_EXTERNAL_DATA, [entry('length', String(raw.length))]),
   );
   return kept;
+}
+
+/**
+ * A 4-bit com.microsoft MatMulNBits node with its accuracy_level set to `level`, as new bytes;
+ * null to keep the node as it is (another operator, 8 bits, or the level already set).
+ */
+async function planNode(cursor: FileCursor, end: number, plan: Plan, level: number): Promise<Piece[] | null> {
+  const kept: Piece[] = [];
+  let opType = '';
+  let domain = '';
+  let bits = 4;
+  let current = 0;
+  while (cursor.pos < end) {
+    const at = cursor.pos;
+    const field = await nextField(cursor, end);
+    const stop = fieldEnd(cursor, field);
+    if (field.number === NODE_OP_TYPE) opType = (await readString(cursor, field, stop)) ?? '';
+    else if (field.number === NODE_DOMAIN) domain = (await readString(cursor, field, stop)) ?? '';
+    if (field.number === NODE_ATTRIBUTE && field.wire === WIRE_LEN) {
+      const attribute = await readIntAttribute(cursor, stop);
+      if (attribute.name === 'bits') bits = attribute.value;
+      if (attribute.name === 'accuracy_level') {
+        current = attribute.value;
+        cursor.pos = stop;
+        continue;
+      }
+    }
+    pushRange(kept, at, stop - at);
+    cursor.pos = stop;
+  }
+  if (opType !== 'MatMulNBits' || domain !== 'com.microsoft' || bits !== 4 || current === level) return null;
+  plan.retunedNodes++;
+  const name = Buffer.from('accuracy_level', 'utf8');
+  pushBytes(kept, lengthField(NODE_ATTRIBUTE, [Buffer.concat([tag(ATTRIBUTE_NAME, WIRE_LEN), varint(name.length), name, tag(ATTRIBUTE_I, WIRE_VARINT), varint(level), tag(ATTRIBUTE_TYPE, WIRE_VARINT), varint(ATTRIBUTE_TYPE_INT)])]));
+  return kept;
+}
+
+/** An attribute's name and integer value (0 when it holds none). */
+async function readIntAttribute(cursor: FileCursor, end: number): Promise<{ name: string; value: number }> {
+  let name = '';
+  let value = 0;
+  while (cursor.pos < end) {
+    const field = await nextField(cursor, end);
+    const stop = fieldEnd(cursor, field);
+    if (field.number === ATTRIBUTE_NAME) name = (await readString(cursor, field, stop)) ?? '';
+    else if (field.number === ATTRIBUTE_I && field.wire === WIRE_VARINT) value = field.value;
+    cursor.pos = stop;
+  }
+  return { name, value };
 }
 
 function entry(key: string, value: string): Buffer {
