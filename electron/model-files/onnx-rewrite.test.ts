@@ -35,7 +35,7 @@ describe('rewriteOnnxForEngine', () => {
     const file = dtype === 'fp32' ? 'model.onnx' : 'model_q4.onnx';
     const external = path.join(root, `external-${dtype}`);
     await copyWithoutOnnx(external);
-    const result = await rewriteOnnxForEngine(path.join(inline, 'onnx', file), path.join(external, 'onnx', file), { minInlineBytes: 0, q4AccuracyLevel: null });
+    const result = await rewriteOnnxForEngine(path.join(inline, 'onnx', file), path.join(external, 'onnx', file), { minInlineBytes: 0, q4AccuracyLevel: null, lastPositionLogits: false });
 
     expect(result).not.toBeNull();
     expect(result!.data!.name).toBe(`${file}_data`);
@@ -80,14 +80,14 @@ describe('rewriteOnnxForEngine', () => {
     await cp(path.join(inline, 'onnx', 'model_q4.onnx'), file);
     const original = await sha256File(file);
 
-    expect(await rewriteOnnxForEngine(file, file, { minInlineBytes: Number.MAX_SAFE_INTEGER, q4AccuracyLevel: null })).toBeNull();
+    expect(await rewriteOnnxForEngine(file, file, { minInlineBytes: Number.MAX_SAFE_INTEGER, q4AccuracyLevel: null, lastPositionLogits: false })).toBeNull();
     expect(await sha256File(file)).toBe(original);
 
-    const result = await rewriteOnnxForEngine(file, file, { minInlineBytes: 0, q4AccuracyLevel: null });
+    const result = await rewriteOnnxForEngine(file, file, { minInlineBytes: 0, q4AccuracyLevel: null, lastPositionLogits: false });
     expect(result?.onnx.sha256).toBe(await sha256File(file));
     expect(result!.onnx.size).toBeLessThan(result!.data!.size);
     const rewritten = await sha256File(file);
-    expect(await rewriteOnnxForEngine(file, file, { minInlineBytes: 0, q4AccuracyLevel: null })).toBeNull();
+    expect(await rewriteOnnxForEngine(file, file, { minInlineBytes: 0, q4AccuracyLevel: null, lastPositionLogits: false })).toBeNull();
     expect(await sha256File(file)).toBe(rewritten);
     expect((await readdir(path.join(dir, 'onnx'))).sort()).toEqual(['model_q4.onnx', 'model_q4.onnx_data']);
   });
@@ -117,23 +117,48 @@ describe('rewriteOnnxForEngine', () => {
 
     // Weights left inline (too few bytes to move): only the nodes change.
     const inlineTarget = path.join(dir, 'onnx', 'model_q4.onnx');
-    const retuned = await rewriteOnnxForEngine(original, inlineTarget, { minInlineBytes: Infinity });
+    const retuned = await rewriteOnnxForEngine(original, inlineTarget, { minInlineBytes: Infinity, lastPositionLogits: false });
     expect(retuned).toMatchObject({ data: null, movedTensors: 0, retunedNodes: q4Nodes.length });
     const after = await nodes(inlineTarget);
     expect(after.map((n) => ({ ...n, attributes: { ...n.attributes, accuracy_level: undefined } }))).toEqual(before.map((n) => ({ ...n, attributes: { ...n.attributes, accuracy_level: undefined } })));
     expect(after.filter((n) => n.op === 'MatMulNBits').map((n) => n.attributes.accuracy_level)).toEqual(q4Nodes.map(() => 4));
     expect(graphOf(await readFile(inlineTarget)).initializer).toEqual(graphOf(await readFile(original)).initializer);
-    expect(await rewriteOnnxForEngine(inlineTarget, inlineTarget, { minInlineBytes: Infinity })).toBeNull();
+    expect(await rewriteOnnxForEngine(inlineTarget, inlineTarget, { minInlineBytes: Infinity, lastPositionLogits: false })).toBeNull();
 
     // A file whose weights are already external: the graph is rewritten, the data file is not touched.
     const external = path.join(dir, 'onnx', 'external.onnx');
-    const moved = await rewriteOnnxForEngine(original, external, { minInlineBytes: 0, q4AccuracyLevel: null });
+    const moved = await rewriteOnnxForEngine(original, external, { minInlineBytes: 0, q4AccuracyLevel: null, lastPositionLogits: false });
     const dataHash = await sha256File(path.join(dir, 'onnx', moved!.data!.name));
-    expect(await rewriteOnnxForEngine(external, external, { minInlineBytes: 0 })).toMatchObject({ data: null, movedTensors: 0, retunedNodes: q4Nodes.length });
+    expect(await rewriteOnnxForEngine(external, external, { minInlineBytes: 0, lastPositionLogits: false })).toMatchObject({ data: null, movedTensors: 0, retunedNodes: q4Nodes.length });
     expect(await sha256File(path.join(dir, 'onnx', moved!.data!.name))).toBe(dataHash);
     expect((await nodes(external)).filter((n) => n.op === 'MatMulNBits').every((n) => n.attributes.accuracy_level === 4)).toBe(true);
 
     // 8-bit MatMulNBits and float32 graphs have nothing to retune.
-    expect(await rewriteOnnxForEngine(path.join(inline, 'onnx', 'model.onnx'), path.join(dir, 'onnx', 'fp32.onnx'), { minInlineBytes: Infinity })).toBeNull();
+    expect(await rewriteOnnxForEngine(path.join(inline, 'onnx', 'model.onnx'), path.join(dir, 'onnx', 'fp32.onnx'), { minInlineBytes: Infinity, lastPositionLogits: false })).toBeNull();
+  });
+
+  it('slices the LM head input to the last position in a graph without num_logits_to_keep, and leaves a graph with it alone', async () => {
+    const dir = path.join(root, 'sliced');
+    await copyWithoutOnnx(dir);
+    const target = path.join(dir, 'onnx', 'model.onnx');
+    const result = await rewriteOnnxForEngine(path.join(inline, 'onnx', 'model.onnx'), target, { minInlineBytes: Infinity });
+    expect(result).toMatchObject({ data: null, lastPositionLogits: true, retunedNodes: 0 });
+    const graph = graphOf(await readFile(target));
+    const head = graph.node!.find((n) => n.output!.includes('logits'))!;
+    const slice = graph.node!.find((n) => n.opType === 'Slice' && n.output![0] === head.input![0])!;
+    expect(slice).toBeDefined();
+    const before = graphOf(await readFile(path.join(inline, 'onnx', 'model.onnx')));
+    const originalHead = before.node!.find((n) => n.output!.includes('logits'))!;
+    expect(slice.input![0]).toBe(originalHead.input![0]);
+    expect(head.input!.slice(1)).toEqual(originalHead.input!.slice(1));
+    const bounds = Object.fromEntries(graph.initializer!.filter((t) => slice.input!.includes(t.name!)).map((t) => [t.name, Buffer.from(t.rawData!).readBigInt64LE()]));
+    expect(slice.input!.slice(1).map((name) => bounds[name])).toEqual([-1n, 0x7fffffffffffffffn, 1n]);
+    expect(graph.node!.length).toBe(before.node!.length + 1);
+    expect(await rewriteOnnxForEngine(target, target, { minInlineBytes: Infinity })).toBeNull();
+
+    const keeps = path.join(root, 'keeps-logits');
+    await makeMirror({ catalogId: 'llama-3.2-1b-instruct', dtype: 'fp32', outDir: keeps, seed: 3, numLogitsToKeep: true });
+    const file = path.join(keeps, 'onnx', 'model.onnx');
+    expect(await rewriteOnnxForEngine(file, file, { minInlineBytes: Infinity })).toBeNull();
   });
 });

@@ -10,6 +10,10 @@
 //   Q8_0 dot products, where transformers.js' exports leave the float32 default. SmolLM2-shaped
 //   q4 on 2 cores: decode 82 -> 107 tok/s; the bound on what it changes is stated in
 //   Q4_ACCURACY_LEVEL's comment and held by the engine's tests.
+// - a graph without `num_logits_to_keep` gets the LM head's input sliced to the last position,
+//   so a prompt of n tokens costs one row of logits instead of n (Qwen2.5-0.5B: 151,936 x 896
+//   multiply-adds per row, a quarter of prefill's work, and a 78 MB logits tensor per 128-token
+//   chunk). The engine only ever reads the last position's logits.
 // The file is streamed: small fields are copied by range, weights straight into the data file.
 import { createHash, randomBytes, type Hash } from 'node:crypto';
 import { open, rename, rm, type FileHandle } from 'node:fs/promises';
@@ -25,7 +29,14 @@ import {
   nextField,
   NODE_ATTRIBUTE,
   NODE_DOMAIN,
+  NODE_INPUT,
+  NODE_NAME,
   NODE_OP_TYPE,
+  NODE_OUTPUT,
+  TENSOR_DATA_TYPE,
+  TENSOR_DIMS,
+  TENSOR_NAME,
+  TENSOR_TYPE_INT64,
   ATTRIBUTE_I,
   ATTRIBUTE_NAME,
   ATTRIBUTE_TYPE,
@@ -72,6 +83,8 @@ interface Plan {
   moveWeights: boolean;
   /** MatMulNBits nodes given the accuracy level. */
   retunedNodes: number;
+  /** The LM head's input, when it now reads the last position only. */
+  slicedHeadInput: string | null;
 }
 
 export interface WrittenFile {
@@ -87,6 +100,8 @@ export interface RewriteResult {
   data: WrittenFile | null;
   movedTensors: number;
   retunedNodes: number;
+  /** Whether the LM head now computes the last position's logits only. */
+  lastPositionLogits: boolean;
 }
 
 export interface RewriteOptions {
@@ -94,6 +109,8 @@ export interface RewriteOptions {
   minInlineBytes?: number;
   /** accuracy_level for 4-bit MatMulNBits nodes; null leaves them as they are. */
   q4AccuracyLevel?: number | null;
+  /** Slice the LM head's input to the last position in graphs without num_logits_to_keep (default true). */
+  lastPositionLogits?: boolean;
   /** Source bytes consumed so far, for progress. */
   onBytes?: (bytes: number) => void;
 }
@@ -116,12 +133,19 @@ export async function rewriteOnnxForEngine(source: string, target: string, optio
   const temporary: string[] = [];
   try {
     const size = (await input.stat()).size;
-    const moveWeights = (await readOnnxGraphOutline(source)).externalDataFiles.length === 0;
-    let plan = await planModel(new FileCursor(input, size), size, externalDataName(target), { moveWeights, accuracyLevel });
+    const outline = await readOnnxGraphOutline(source);
+    const opset = outline.opsetImports.find((o) => o.domain === '' || o.domain === 'ai.onnx')?.version ?? 0;
+    const choices: PlanChoices = {
+      moveWeights: outline.externalDataFiles.length === 0,
+      accuracyLevel,
+      // Slice takes its bounds as inputs from opset 10; a graph that keeps logits itself needs nothing.
+      sliceHead: (options.lastPositionLogits ?? true) && opset >= 10 && outline.outputs.includes(LOGITS) && !outline.inputs.includes('num_logits_to_keep'),
+    };
+    let plan = await planModel(new FileCursor(input, size), size, externalDataName(target), choices);
     const inlineBytes = plan.moved.reduce((sum, t) => sum + t.length, 0);
     // Too little to move: plan again leaving the weights where they are.
-    if (plan.moved.length > 0 && inlineBytes < minInlineBytes) plan = await planModel(new FileCursor(input, size), size, externalDataName(target), { moveWeights: false, accuracyLevel });
-    if (plan.moved.length === 0 && plan.retunedNodes === 0) return null;
+    if (plan.moved.length > 0 && inlineBytes < minInlineBytes) plan = await planModel(new FileCursor(input, size), size, externalDataName(target), { ...choices, moveWeights: false });
+    if (plan.moved.length === 0 && plan.retunedNodes === 0 && plan.slicedHeadInput === null) return null;
 
     const dataName = externalDataName(target);
     const dataPath = path.join(path.dirname(target), dataName);
@@ -158,6 +182,7 @@ export async function rewriteOnnxForEngine(source: string, target: string, optio
       data: data && { name: dataName, ...data },
       movedTensors: plan.moved.length,
       retunedNodes: plan.retunedNodes,
+      lastPositionLogits: plan.slicedHeadInput !== null,
     };
   } finally {
     await input.close().catch(() => undefined);
@@ -169,10 +194,15 @@ export async function rewriteOnnxForEngine(source: string, target: string, optio
 interface PlanChoices {
   moveWeights: boolean;
   accuracyLevel: number | null;
+  sliceHead: boolean;
 }
 
+const LOGITS = 'logits';
+/** The names the slice adds to the graph. */
+const SLICE = '/jielong/last_position';
+
 async function planModel(cursor: FileCursor, size: number, dataName: string, choices: PlanChoices): Promise<Plan> {
-  const plan: Plan = { pieces: [], moved: [], dataBytes: 0, moveWeights: choices.moveWeights, retunedNodes: 0 };
+  const plan: Plan = { pieces: [], moved: [], dataBytes: 0, moveWeights: choices.moveWeights, retunedNodes: 0, slicedHeadInput: null };
   while (cursor.pos < size) {
     const start = cursor.pos;
     const field = await nextField(cursor, size);
@@ -185,11 +215,13 @@ async function planModel(cursor: FileCursor, size: number, dataName: string, cho
         const entryEnd = fieldEnd(cursor, entry);
         let rewritten: Piece[] | null = null;
         if (entry.number === GRAPH_INITIALIZER && entry.wire === WIRE_LEN && plan.moveWeights) rewritten = await planTensor(cursor, entryEnd, plan, dataName);
-        if (entry.number === GRAPH_NODE && entry.wire === WIRE_LEN && choices.accuracyLevel !== null) rewritten = await planNode(cursor, entryEnd, plan, choices.accuracyLevel);
+        if (entry.number === GRAPH_NODE && entry.wire === WIRE_LEN) rewritten = await planNode(cursor, entryEnd, plan, choices);
         if (rewritten) pushBytes(graph, lengthField(entry.number, rewritten));
         else pushRange(graph, at, entryEnd - at);
         cursor.pos = entryEnd;
       }
+      // Repeated fields may come in any order: the slice and its bounds go last.
+      if (plan.slicedHeadInput !== null) pushBytes(graph, ...sliceToLastPosition(plan.slicedHeadInput));
       pushBytes(plan.pieces, tag(MODEL_GRAPH, WIRE_LEN), varint(piecesLength(graph)));
       for (const piece of graph) plan.pieces.push(piece);
     } else pushRange(plan.pieces, start, end - start);
@@ -237,38 +269,86 @@ async function planTensor(cursor: FileCursor, end: number, plan: Plan, dataName:
 }
 
 /**
- * A 4-bit com.microsoft MatMulNBits node with its accuracy_level set to `level`, as new bytes;
- * null to keep the node as it is (another operator, 8 bits, or the level already set).
+ * The node rewritten, as new bytes, or null to keep it as it is: a 4-bit com.microsoft
+ * MatMulNBits gets `accuracyLevel`; the LM head (a MatMul or MatMulNBits whose output is the
+ * logits) reads its input's last position (sliceToLastPosition adds the slice).
  */
-async function planNode(cursor: FileCursor, end: number, plan: Plan, level: number): Promise<Piece[] | null> {
-  const kept: Piece[] = [];
+async function planNode(cursor: FileCursor, end: number, plan: Plan, choices: PlanChoices): Promise<Piece[] | null> {
+  const fields: { number: number; range: { offset: number; length: number }; input?: string; attribute?: string }[] = [];
   let opType = '';
   let domain = '';
   let bits = 4;
-  let current = 0;
+  let level = 0;
+  const outputs: string[] = [];
   while (cursor.pos < end) {
     const at = cursor.pos;
     const field = await nextField(cursor, end);
     const stop = fieldEnd(cursor, field);
+    const entry: (typeof fields)[number] = { number: field.number, range: { offset: at, length: stop - at } };
     if (field.number === NODE_OP_TYPE) opType = (await readString(cursor, field, stop)) ?? '';
     else if (field.number === NODE_DOMAIN) domain = (await readString(cursor, field, stop)) ?? '';
-    if (field.number === NODE_ATTRIBUTE && field.wire === WIRE_LEN) {
+    else if (field.number === NODE_INPUT) entry.input = (await readString(cursor, field, stop)) ?? '';
+    else if (field.number === NODE_OUTPUT) outputs.push((await readString(cursor, field, stop)) ?? '');
+    else if (field.number === NODE_ATTRIBUTE && field.wire === WIRE_LEN) {
       const attribute = await readIntAttribute(cursor, stop);
+      entry.attribute = attribute.name;
       if (attribute.name === 'bits') bits = attribute.value;
-      if (attribute.name === 'accuracy_level') {
-        current = attribute.value;
-        cursor.pos = stop;
-        continue;
-      }
+      if (attribute.name === 'accuracy_level') level = attribute.value;
     }
-    pushRange(kept, at, stop - at);
+    fields.push(entry);
     cursor.pos = stop;
   }
-  if (opType !== 'MatMulNBits' || domain !== 'com.microsoft' || bits !== 4 || current === level) return null;
-  plan.retunedNodes++;
-  const name = Buffer.from('accuracy_level', 'utf8');
-  pushBytes(kept, lengthField(NODE_ATTRIBUTE, [Buffer.concat([tag(ATTRIBUTE_NAME, WIRE_LEN), varint(name.length), name, tag(ATTRIBUTE_I, WIRE_VARINT), varint(level), tag(ATTRIBUTE_TYPE, WIRE_VARINT), varint(ATTRIBUTE_TYPE_INT)])]));
+  const matMulNBits = opType === 'MatMulNBits' && domain === 'com.microsoft';
+  const retune = choices.accuracyLevel !== null && matMulNBits && bits === 4 && level !== choices.accuracyLevel;
+  const firstInput = fields.find((f) => f.input !== undefined)?.input;
+  const headOp = matMulNBits || (opType === 'MatMul' && (domain === '' || domain === 'ai.onnx'));
+  const head = choices.sliceHead && outputs.includes(LOGITS) && headOp && firstInput && firstInput !== `${SLICE}/output` ? firstInput : null;
+  if (!retune && !head) return null;
+
+  const kept: Piece[] = [];
+  let inputSeen = false;
+  for (const field of fields) {
+    if (retune && field.attribute === 'accuracy_level') continue;
+    if (head && field.input !== undefined && !inputSeen) {
+      inputSeen = true;
+      pushBytes(kept, stringField(NODE_INPUT, `${SLICE}/output`));
+      continue;
+    }
+    pushRange(kept, field.range.offset, field.range.length);
+  }
+  if (retune) {
+    plan.retunedNodes++;
+    pushBytes(kept, lengthField(NODE_ATTRIBUTE, [Buffer.concat([stringField(ATTRIBUTE_NAME, 'accuracy_level'), tag(ATTRIBUTE_I, WIRE_VARINT), varint(choices.accuracyLevel!), tag(ATTRIBUTE_TYPE, WIRE_VARINT), varint(ATTRIBUTE_TYPE_INT)])]));
+  }
+  if (head) plan.slicedHeadInput = head;
   return kept;
+}
+
+/** Slice(input, starts [-1], ends [int64 max], axes [1]) and its three bounds, as graph fields. */
+function sliceToLastPosition(input: string): Buffer[] {
+  const bound = (name: string, value: bigint): Buffer => {
+    const raw = Buffer.alloc(8);
+    raw.writeBigInt64LE(value);
+    return Buffer.concat([tag(TENSOR_DIMS, WIRE_VARINT), varint(1), tag(TENSOR_DATA_TYPE, WIRE_VARINT), varint(TENSOR_TYPE_INT64), stringField(TENSOR_NAME, name), tag(TENSOR_RAW_DATA, WIRE_LEN), varint(8), raw]);
+  };
+  const node = Buffer.concat([
+    ...[input, `${SLICE}/starts`, `${SLICE}/ends`, `${SLICE}/axes`].map((name) => stringField(NODE_INPUT, name)),
+    stringField(NODE_OUTPUT, `${SLICE}/output`),
+    stringField(NODE_NAME, `${SLICE}/Slice`),
+    stringField(NODE_OP_TYPE, 'Slice'),
+  ]);
+  const inGraph = (number: number, bytes: Buffer): Buffer => Buffer.concat([tag(number, WIRE_LEN), varint(bytes.length), bytes]);
+  return [
+    inGraph(GRAPH_NODE, node),
+    inGraph(GRAPH_INITIALIZER, bound(`${SLICE}/starts`, -1n)),
+    inGraph(GRAPH_INITIALIZER, bound(`${SLICE}/ends`, 0x7fffffffffffffffn)),
+    inGraph(GRAPH_INITIALIZER, bound(`${SLICE}/axes`, 1n)),
+  ];
+}
+
+function stringField(number: number, text: string): Buffer {
+  const bytes = Buffer.from(text, 'utf8');
+  return Buffer.concat([tag(number, WIRE_LEN), varint(bytes.length), bytes]);
 }
 
 /** An attribute's name and integer value (0 when it holds none). */
@@ -286,9 +366,7 @@ async function readIntAttribute(cursor: FileCursor, end: number): Promise<{ name
 }
 
 function entry(key: string, value: string): Buffer {
-  const k = Buffer.from(key, 'utf8');
-  const v = Buffer.from(value, 'utf8');
-  return Buffer.concat([tag(ENTRY_KEY, WIRE_LEN), varint(k.length), k, tag(ENTRY_VALUE, WIRE_LEN), varint(v.length), v]);
+  return Buffer.concat([stringField(ENTRY_KEY, key), stringField(ENTRY_VALUE, value)]);
 }
 
 /** A LEN field holding `pieces`: only the header is new when the pieces are ranges. */

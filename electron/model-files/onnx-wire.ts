@@ -34,6 +34,9 @@ export const GRAPH_OUTPUT = 12;
 // ValueInfoProto
 export const VALUE_INFO_NAME = 1;
 // NodeProto
+export const NODE_INPUT = 1;
+export const NODE_OUTPUT = 2;
+export const NODE_NAME = 3;
 export const NODE_OP_TYPE = 4;
 export const NODE_ATTRIBUTE = 5;
 export const NODE_DOMAIN = 7;
@@ -43,6 +46,10 @@ export const ATTRIBUTE_I = 3;
 export const ATTRIBUTE_TYPE = 20;
 export const ATTRIBUTE_TYPE_INT = 2;
 // TensorProto
+export const TENSOR_DIMS = 1;
+export const TENSOR_DATA_TYPE = 2;
+export const TENSOR_NAME = 8;
+export const TENSOR_TYPE_INT64 = 7;
 export const TENSOR_RAW_DATA = 9;
 export const TENSOR_EXTERNAL_DATA = 13;
 export const TENSOR_DATA_LOCATION = 14;

@@ -59,13 +59,27 @@ describe('models rewritten as the app installs them', () => {
     await makeMirror({ catalogId: 'qwen2.5-0.5b-instruct', dtype, outDir: inline, seed: 5 });
     const external = await copyOf(inline, `external-${dtype}`);
     const file = path.join(external, onnxFilePath(dtype));
-    expect(await rewriteOnnxForEngine(file, file, { minInlineBytes: 0, q4AccuracyLevel: null })).toMatchObject({ movedTensors: expect.any(Number), retunedNodes: 0 });
+    expect(await rewriteOnnxForEngine(file, file, { minInlineBytes: 0, q4AccuracyLevel: null, lastPositionLogits: false })).toMatchObject({ movedTensors: expect.any(Number), retunedNodes: 0 });
 
     const before = await withEngine(inline, dtype, async (engine, externalData) => ({ tokens: await run(engine, MESSAGES, GREEDY), externalData }));
     const after = await withEngine(external, dtype, async (engine, externalData) => ({ tokens: await run(engine, MESSAGES, GREEDY), externalData }));
     expect([before.externalData, after.externalData]).toEqual([false, true]);
     expect(after.tokens).toHaveLength(GREEDY.maxNewTokens);
     expect(after.tokens).toEqual(before.tokens);
+  });
+
+  it.each(['fp32', 'q4'] as const)('%s with the LM head on the last position only: the same tokens, probabilities within float rounding, in prefill and decode', async (dtype) => {
+    const full = path.join(root, `inline-${dtype}`);
+    const sliced = await copyOf(full, `sliced-${dtype}`);
+    const file = path.join(sliced, onnxFilePath(dtype));
+    expect(await rewriteOnnxForEngine(file, file, { minInlineBytes: Infinity, q4AccuracyLevel: null })).toMatchObject({ lastPositionLogits: true, data: null });
+
+    const before = await withEngine(full, dtype, (engine) => run(engine, MESSAGES, GREEDY));
+    const after = await withEngine(sliced, dtype, (engine) => run(engine, MESSAGES, GREEDY));
+    expect(after.map((t) => t.tokenId)).toEqual(before.map((t) => t.tokenId));
+    for (const [i, token] of after.entries()) {
+      for (const [j, c] of token.candidates.entries()) expect(Math.abs(c.probability / before[i]!.candidates[j]!.probability - 1)).toBeLessThan(1e-5);
+    }
   });
 
   it('q4 on int8 activations: the first token within the stated bound of float32, cache reuse equal to a cold run, a seed replayed', async () => {

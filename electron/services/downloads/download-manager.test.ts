@@ -134,7 +134,11 @@ describe('DownloadManager', () => {
     // Listed as installed, with its size and source; nothing left in the downloads folder.
     const [model] = await registry.list();
     expect(model).toMatchObject({ id: started.modelId, dtypes: ['q4'], source: 'downloaded', origin: { kind: 'downloaded', repo: TINY_REPO } });
-    expect(model!.sizeBytes).toBe(done.bytesTotal! + (await stat(path.join(model!.dir, 'jielong.json'))).size);
+    // The ONNX file is installed rewritten for the engine (onnx-rewrite.ts): listed with its own size and hash.
+    expect(model!.sizeBytes).toBe(model!.files.reduce((sum, f) => sum + f.size, 0) + (await stat(path.join(model!.dir, 'jielong.json'))).size);
+    const graph = model!.files.find((f) => f.path === 'onnx/model_q4.onnx')!;
+    expect(graph.sha256).toBe(await sha256File(path.join(model!.dir, graph.path)));
+    expect(graph.sha256).not.toBe(file('onnx/model_q4.onnx').sha256);
     expect(await filesUnder(path.join(dir, DOWNLOADS_DIR))).toEqual([]);
 
     const client = new ModelHostClient(nodeHostSpawner());
