@@ -64,7 +64,8 @@ export const Q4_ACCURACY_LEVEL = 4;
 const MIN_TENSOR_BYTES = 1024;
 /** Each tensor starts on a page, so onnxruntime can map it without copying. */
 const ALIGNMENT = 4096;
-const COPY_CHUNK_BYTES = 8 * 2 ** 20;
+/** Each chunk is hashed on the calling thread: 1 MiB keeps each slice of work to a few ms. */
+const COPY_CHUNK_BYTES = 2 ** 20;
 
 /** A range of the source file, or bytes written anew. */
 type Piece = { offset: number; length: number } | Buffer;

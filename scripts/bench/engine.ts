@@ -349,7 +349,10 @@ async function ensureOnnx(model: BenchModel, dtype: BenchDtype): Promise<string>
   // As import and download install it (onnx-rewrite.ts): weights in a data file beside the graph, q4 on int8 activations.
   const file = path.join(dir, onnxFilePath(dtype as ModelDtype));
   const rewritten = await rewriteOnnxForEngine(file, file);
-  if (rewritten) progress(`rewrote ${file} as the app installs it: ${rewritten.movedTensors} tensors moved to a data file, ${rewritten.retunedNodes} MatMulNBits nodes on int8 activations`);
+  if (rewritten) {
+    const head = rewritten.lastPositionLogits ? ', the LM head on the last position only' : '';
+    progress(`rewrote ${file} as the app installs it: ${rewritten.movedTensors} tensors moved to a data file, ${rewritten.retunedNodes} MatMulNBits nodes on int8 activations${head}`);
+  }
   return dir;
 }
 
