@@ -191,7 +191,6 @@ export async function rewriteOnnxForEngine(source: string, target: string, optio
   }
 }
 
-// Tensors are located relative to the .onnx file, by the data file's name alone.
 interface PlanChoices {
   moveWeights: boolean;
   accuracyLevel: number | null;
@@ -202,6 +201,7 @@ const LOGITS = 'logits';
 /** The names the slice adds to the graph. */
 const SLICE = '/jielong/last_position';
 
+/** The output file as pieces; moved tensors name the data file by `dataName` alone (relative to the .onnx file). */
 async function planModel(cursor: FileCursor, size: number, dataName: string, choices: PlanChoices): Promise<Plan> {
   const plan: Plan = { pieces: [], moved: [], dataBytes: 0, moveWeights: choices.moveWeights, retunedNodes: 0, slicedHeadInput: null };
   while (cursor.pos < size) {
