@@ -162,6 +162,17 @@ describe('sampleToken', () => {
 });
 
 describe('topIndices', () => {
+  it('on ties keeps the smaller index, as a stable sort by value would, for any k', () => {
+    const random = new SeededRandom(11);
+    for (let round = 0; round < 50; round++) {
+      // Few distinct values: many ties, including at the k-th place.
+      const values = Float32Array.from({ length: 300 }, () => Math.floor(random.next() * 12));
+      const k = 1 + Math.floor(random.next() * 40);
+      const expected = Array.from(values.keys()).sort((a, b) => values[b]! - values[a]! || a - b).slice(0, k);
+      expect(Array.from(topIndices(values, k))).toEqual(expected);
+    }
+  });
+
   it('returns the k largest, largest first', () => {
     const values = randomLogits(5000, 8);
     const expected = Array.from(values, (v, i) => [v, i] as const)

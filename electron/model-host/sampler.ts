@@ -267,21 +267,28 @@ export function topIndices(values: ArrayLike<number>, k: number): Int32Array {
       i = smallest;
     }
   };
-  for (let idx = 0; idx < values.length; idx++) {
-    if (size < k) {
-      let i = size++;
-      heap[i] = idx;
-      while (i > 0) {
-        const parent = (i - 1) >> 1;
-        if (!less(heap[i]!, heap[parent]!)) break;
-        const tmp = heap[i]!;
-        heap[i] = heap[parent]!;
-        heap[parent] = tmp;
-        i = parent;
-      }
-    } else if (less(heap[0]!, idx)) {
+  let idx = 0;
+  for (; idx < values.length && size < k; idx++) {
+    let i = size++;
+    heap[i] = idx;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (!less(heap[i]!, heap[parent]!)) break;
+      const tmp = heap[i]!;
+      heap[i] = heap[parent]!;
+      heap[parent] = tmp;
+      i = parent;
+    }
+  }
+  // The heap is full: a later index replaces the weakest only with a strictly larger value (an
+  // equal one loses the tie to the smaller index already held), so most of the vocabulary costs
+  // one comparison.
+  let floor = size > 0 ? values[heap[0]!]! : Infinity;
+  for (; idx < values.length; idx++) {
+    if (values[idx]! > floor) {
       heap[0] = idx;
       siftDown(0);
+      floor = values[heap[0]!]!;
     }
   }
   const out = new Int32Array(size);

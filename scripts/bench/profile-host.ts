@@ -114,7 +114,9 @@ async function main(): Promise<void> {
     { role: 'system' as const, content: 'You are a helpful assistant.' },
     { role: 'user' as const, content: 'Explain how a language model picks its next token, step by step, with an example.' },
   ];
-  await client.generate({ messages, params, reuseCache: false }).done; // warm-up
+  // 5 candidates per token, as the chat service asks (the token record).
+  const candidates = 5;
+  await client.generate({ messages, params, candidates, reuseCache: false }).done; // warm-up
 
   const session = new Session();
   session.connect();
@@ -126,7 +128,7 @@ async function main(): Promise<void> {
   let text = '';
   for (let i = 0; i < ANSWERS; i++) {
     // What the app's main process does with each event: append the text.
-    await client.generate({ messages, params, reuseCache: false, onToken: (t) => ((tokens += 1), (text += t.text)) }).done;
+    await client.generate({ messages, params, candidates, reuseCache: false, onToken: (t) => ((tokens += 1), (text += t.text)) }).done;
     text = '';
   }
   const to = nowUs();
