@@ -116,6 +116,12 @@ export interface RewriteOptions {
   onBytes?: (bytes: number) => void;
 }
 
+/** The files a rewrite wrote, with paths relative to the model folder (`onnxPath`'s folder, `/`-separated). */
+export function rewrittenFiles(result: RewriteResult, onnxPath: string): { path: string; size: number; sha256: string }[] {
+  const folder = path.posix.dirname(onnxPath);
+  return [result.onnx, ...(result.data ? [result.data] : [])].map(({ name, size, sha256 }) => ({ path: path.posix.join(folder, name), size, sha256 }));
+}
+
 /** The data file's name for an ONNX file: `model_q4.onnx` -> `model_q4.onnx_data`, as exporters name it. */
 export function externalDataName(onnxFile: string): string {
   return `${path.basename(onnxFile)}_data`;

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { inspectModelFolder } from '../model-files/model-folder-inspect.ts';
-import { rewriteOnnxForEngine } from '../model-files/onnx-rewrite.ts';
+import { rewriteOnnxForEngine, rewrittenFiles } from '../model-files/onnx-rewrite.ts';
 import { ModelHostError } from '../shared/model-host-error.ts';
 import type { ModelDtype } from '../shared/model-host-protocol.ts';
 import {
@@ -292,18 +292,15 @@ export class ModelRegistry implements ModelSource {
   }
 
   /**
-   * Copies an ONNX file rewritten as the engine runs it best (onnx-rewrite.ts: inline weights
-   * into a data file beside it, 4-bit MatMulNBits on int8 activations); null when nothing
-   * changes, and for any other file: those are copied as they are.
+   * Copies an ONNX file rewritten as the engine runs it best (onnx-rewrite.ts); null when
+   * nothing changes, and for any other file: those are copied as they are.
    */
   private async copyRewritten(file: string, source: string, target: string, files: string[], onBytes: (bytes: number) => void): Promise<{ path: string; size: number; sha256: string }[] | null> {
     if (!file.endsWith('.onnx')) return null;
     // A data file of that name is already part of the model: the weights stay where they are.
     const minInlineBytes = files.includes(`${file}_data`) ? Infinity : this.options.externalizeMinBytes;
     const written = await rewriteOnnxForEngine(source, target, { onBytes, ...(minInlineBytes === undefined ? {} : { minInlineBytes }) });
-    if (!written) return null;
-    const folder = path.posix.dirname(file);
-    return [written.onnx, ...(written.data ? [written.data] : [])].map(({ name, size, sha256 }) => ({ path: path.posix.join(folder, name), size, sha256 }));
+    return written && rewrittenFiles(written, file);
   }
 
   /** A folder the user chose to import: absolute, outside the models folder, and safe to read (import-guard). */

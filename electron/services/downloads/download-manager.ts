@@ -10,7 +10,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { formatByteSize } from '../../shared/byte-size.ts';
 import { verifyModelDtype } from '../../model-files/model-folder-inspect.ts';
-import { rewriteOnnxForEngine } from '../../model-files/onnx-rewrite.ts';
+import { rewriteOnnxForEngine, rewrittenFiles } from '../../model-files/onnx-rewrite.ts';
 import { onnxFilePath } from '../../shared/model-layout.ts';
 import { ModelHostError } from '../../shared/model-host-error.ts';
 import { dtypeSchema } from '../../shared/model-host-protocol.ts';
@@ -588,8 +588,7 @@ export class DownloadManager {
   }
 
   /**
-   * Rewrites the downloaded ONNX file as import does (onnx-rewrite.ts: inline weights into a
-   * data file beside it, 4-bit MatMulNBits on int8 activations) and returns the files to
+   * Rewrites the downloaded ONNX file as import does (onnx-rewrite.ts) and returns the files to
    * install. Best effort: a file that cannot be rewritten (a full disk) is installed as downloaded.
    */
   private async rewriteForEngine(download: Download): Promise<InstalledFile[]> {
@@ -600,8 +599,7 @@ export class DownloadManager {
     const minInlineBytes = files.some((f) => f.path === `${onnx}_data`) ? Infinity : this.options.externalizeMinBytes;
     const written = await rewriteOnnxForEngine(file, file, minInlineBytes === undefined ? {} : { minInlineBytes }).catch(() => null);
     if (!written) return files;
-    const folder = path.posix.dirname(onnx);
-    const rewritten = [written.onnx, ...(written.data ? [written.data] : [])].map(({ name, size, sha256 }) => ({ path: path.posix.join(folder, name), size, sha256 }));
+    const rewritten = rewrittenFiles(written, onnx);
     return [...files.filter((f) => !rewritten.some((r) => r.path === f.path)), ...rewritten];
   }
 
