@@ -200,8 +200,8 @@ export interface LogitScale {
   sum: number;
 }
 
-/** The max logit (and where it is first) and the softmax denominator at temperature t (relative to the max). */
-function softmaxScale(logits: Float32Array, t: number): LogitScale {
+/** The max logit and where it first is: the scan the sampler and the token record share. */
+export function maxLogit(logits: Float32Array): { max: number; argmax: number } {
   let max = -Infinity;
   let argmax = 0;
   for (let i = 0; i < logits.length; i++) {
@@ -210,6 +210,12 @@ function softmaxScale(logits: Float32Array, t: number): LogitScale {
       argmax = i;
     }
   }
+  return { max, argmax };
+}
+
+/** The max logit (and where it is first) and the softmax denominator at temperature t (relative to the max). */
+function softmaxScale(logits: Float32Array, t: number): LogitScale {
+  const { max, argmax } = maxLogit(logits);
   let sum = 0;
   for (let i = 0; i < logits.length; i++) sum += Math.exp((logits[i]! - max) / t);
   return { max, sum, argmax };

@@ -3,7 +3,7 @@
 // these beside the sampler's final probabilities, so a user sees what the settings changed.
 // Two passes over the vocabulary; run only when the token view asked for candidates. Its scan
 // doubles as the sampler's at temperature 1 (`scale`), so greedy does not scan again.
-import type { LogitScale } from './sampler.ts';
+import { maxLogit, type LogitScale } from './sampler.ts';
 
 export interface ModelDistribution {
   /** Softmax probability of `tokenId` under the raw logits. */
@@ -15,14 +15,7 @@ export interface ModelDistribution {
 }
 
 export function modelDistribution(logits: Float32Array): ModelDistribution {
-  let max = -Infinity;
-  let argmax = 0;
-  for (let i = 0; i < logits.length; i++) {
-    if (logits[i]! > max) {
-      max = logits[i]!;
-      argmax = i;
-    }
-  }
+  const { max, argmax } = maxLogit(logits);
   // H = ln Z - E[x - max] with Z = sum exp(x - max): one pass after the max.
   let sum = 0;
   let weighted = 0;
